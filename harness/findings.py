@@ -1,0 +1,127 @@
+"""The one data model every gate produces and every reporter consumes.
+
+Pure data: no I/O, and no imports from the rest of harness. Positions are 1-based; columns
+count Unicode code points (reporters convert to UTF-16 units or UTF-8 bytes as a format asks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two 1-based (line, col) positions; col counts code points."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    replacement: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    title: str
+    edits: tuple[Edit, ...]
+    applicability: Literal["safe", "unsafe"] = "safe"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    path: str
+    line: int
+    col: int
+    message: str
+    fix_title: str = ""
+    end_line: int | None = None
+    end_col: int | None = None
+    why: str = ""
+    doc: str = ""
+    fix: Fix | None = None
+    fingerprint: str = ""
+
+    @property
+    def has_fix(self) -> bool:
+        return self.fix is not None
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.col, self.rule, self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.fix is not None:
+            data["fix"]["edits"] = [asdict(e) for e in self.fix.edits]
+        return data
+
+
+def fingerprint(rule: str, path: str, line_text: str, occurrence: int = 0) -> str:
+    """Stable across unrelated edits: rule + path + whitespace-normalized line content."""
+    normalized = " ".join(line_text.split())
+    digest = hashlib.sha256(f"{rule}\0{path}\0{normalized}\0{occurrence}".encode()).hexdigest()
+    return digest[:16]
+
+
+@dataclass
+class GateResult:
+    id: str
+    ok: bool
+    duration_s: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    skipped: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ok": self.ok,
+            "duration_s": round(self.duration_s, 4),
+            "skipped": self.skipped,
+            "findings": [f.to_dict() for f in sorted(self.findings, key=Finding.sort_key)],
+            "metrics": dict(sorted(self.metrics.items())),
+        }
+
+
+@dataclass
+class CheckReport:
+    gates: list[GateResult]
+    fail_severity: Severity = "error"
+
+    @property
+    def findings(self) -> list[Finding]:
+        return sorted((f for g in self.gates for f in g.findings), key=Finding.sort_key)
+
+    def failing(self) -> list[Finding]:
+        floor = SEVERITY_RANK[self.fail_severity]
+        return [f for f in self.findings if SEVERITY_RANK[f.severity] >= floor]
+
+    @property
+    def ok(self) -> bool:
+        return all(g.ok or g.skipped for g in self.gates) and not self.failing()
+
+    def summary(self) -> dict[str, Any]:
+        counts = {s: 0 for s in SEVERITY_RANK}
+        for f in self.findings:
+            counts[f.severity] += 1
+        return {
+            "findings": len(self.findings),
+            "by_severity": counts,
+            "fixable": sum(1 for f in self.findings if f.has_fix),
+            "gates_failed": [g.id for g in self.gates if not (g.ok or g.skipped)],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "ok": self.ok,
+            "gates": [g.to_dict() for g in self.gates],
+            "summary": self.summary(),
+        }

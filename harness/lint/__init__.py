@@ -1,0 +1,1 @@
+"""The libcst rule engine: rule base class, batched traversal, suppressions, fixes, cache."""

@@ -1,0 +1,167 @@
+"""The rule base class: one class is the detector, its message, its fix and its docs.
+
+A rule is a libcst ``BatchableCSTVisitor``: the engine parses a file once and runs every
+applicable rule in a single batched traversal. The rule module's docstring (or the class's own) is its documentation,
+written in the sections ``What it does``, ``Why is this bad?``, ``Example``, ``Use instead`` and,
+where relevant, ``Fix safety`` and ``Options``; ``harness explain CODE`` prints it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from harness.findings import Edit, Fix, Severity
+
+DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Options")
+
+
+@dataclass(frozen=True)
+class Option:
+    """A rule option: its default, accepted type and what it controls."""
+
+    default: Any
+    doc: str
+    kind: type | tuple[type, ...] = object
+
+    def validate(self, name: str, value: Any) -> str | None:
+        """Return an error text when ``value`` is not acceptable, else None."""
+        if isinstance(value, bool) and self.kind in (int, float):
+            return f"option {name!r} expects {self.kind.__name__}, got bool"
+        if not isinstance(value, self.kind):
+            want = self.kind.__name__ if isinstance(self.kind, type) else "/".join(k.__name__ for k in self.kind)
+            return f"option {name!r} expects {want}, got {type(value).__name__} {value!r}"
+        return None
+
+
+@dataclass
+class RawReport:
+    """What a rule reported, before the engine turns it into a Finding."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    message: str
+    fix: Fix | None = None
+
+
+@dataclass
+class RuleContext:
+    """Per-file facts handed to each rule instance."""
+
+    path: str  # repo-relative POSIX path, or the path a golden file pretends to live at
+    source: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def module(self) -> str:
+        """Dotted module name derived from the path (``nanochat/train.py`` -> ``nanochat.train``)."""
+        parts = self.path.removesuffix(".py").split("/")
+        if parts and parts[-1] == "__init__":
+            parts = parts[:-1]
+        return ".".join(parts)
+
+
+class Rule(cst.BatchableCSTVisitor):
+    """Base class for every lint rule; subclasses set the class attributes and visit methods."""
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    severity: ClassVar[Severity] = "error"
+    message: ClassVar[str] = ""  # str.format template naming the site
+    fix_title: ClassVar[str] = ""  # imperative: what to do
+    fix_applicability: ClassVar[Literal["always", "sometimes", "never"]] = "never"
+    tags: ClassVar[tuple[str, ...]] = ()
+    options: ClassVar[dict[str, Option]] = {}
+    # Substrings of which at least one must occur in the source for the rule to run (cheap skip).
+    prefilter: ClassVar[tuple[str, ...]] = ()
+    # Glob patterns (repo-relative POSIX) the rule applies to, and patterns it never applies to.
+    include: ClassVar[tuple[str, ...]] = ("*.py",)
+    exclude: ClassVar[tuple[str, ...]] = ()
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__()
+        self.context = context
+        self.reports: list[RawReport] = []
+
+    # ----- configuration -------------------------------------------------------------
+    def option(self, name: str) -> Any:
+        return self.context.options.get(name, self.options[name].default)
+
+    @classmethod
+    def applies_to(cls, path: str) -> bool:
+        matches = lambda patterns: any(fnmatch.fnmatch(path, p) for p in patterns)  # noqa: E731
+        return matches(cls.include) and not matches(cls.exclude)
+
+    @classmethod
+    def passes_prefilter(cls, source: str) -> bool:
+        return not cls.prefilter or any(token in source for token in cls.prefilter)
+
+    # ----- reporting -----------------------------------------------------------------
+    def report(
+        self,
+        node: cst.CSTNode,
+        replacement: cst.CSTNode | cst.RemovalSentinel | None = None,
+        *,
+        edits: tuple[Edit, ...] | None = None,
+        unsafe: bool = False,
+        message: str | None = None,
+        **fields: Any,
+    ) -> None:
+        """Report ``node``; ``fields`` fill the message template.
+
+        A fix is either a ``replacement`` node for ``node`` or explicit text ``edits``;
+        ``unsafe=True`` marks a fix that can change behaviour.
+        """
+        pos = self.get_metadata(PositionProvider, node)
+        text = message if message is not None else self.message.format(**fields)
+        fix = None
+        if replacement is not None:
+            new_code = "" if isinstance(replacement, cst.RemovalSentinel) else _code_for(replacement)
+            edits = (Edit(pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1, new_code),)
+        if edits:
+            fix = Fix(self.fix_title, tuple(edits), "unsafe" if unsafe else "safe")
+        self.reports.append(
+            RawReport(pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1, text, fix)
+        )
+
+    def position(self, node: cst.CSTNode):
+        """The libcst CodeRange of ``node`` (0-based columns, 1-based lines)."""
+        return self.get_metadata(PositionProvider, node)
+
+    # ----- documentation -------------------------------------------------------------
+    @classmethod
+    def docs(cls) -> dict[str, str]:
+        """The docstring split into its sections (keys from DOC_SECTIONS, plus 'summary')."""
+        module = sys.modules.get(cls.__module__)
+        text = inspect.cleandoc(cls.__dict__.get("__doc__") or getattr(module, "__doc__", None) or "")
+        sections: dict[str, str] = {}
+        current = "summary"
+        lines: list[str] = []
+        heading = re.compile(r"^(?:#+\s*)?(%s):?\s*$" % "|".join(re.escape(s) for s in DOC_SECTIONS))
+        for line in text.splitlines():
+            match = heading.match(line.strip())
+            if match:
+                sections[current] = "\n".join(lines).strip()
+                current, lines = match.group(1), []
+            else:
+                lines.append(line)
+        sections[current] = "\n".join(lines).strip()
+        return {k: v for k, v in sections.items() if v}
+
+
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def _code_for(node: cst.CSTNode) -> str:
+    return _EMPTY_MODULE.code_for_node(node)
