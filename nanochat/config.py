@@ -102,3 +102,7 @@ class TrainConfig:
     seed: int = 42
     max_loss: float = 20.0  # fast-fail when the loss exceeds this or is not finite
     warmup_steps_excluded: int = 10  # first steps left out of total_training_time
+
+
+class NanochatError(Exception):
+    """A user-facing error: entry points print it as one line and exit with status 2."""
