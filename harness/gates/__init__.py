@@ -50,6 +50,8 @@ class Gate:
     tier: Tier
     description: str
     run: Callable[[GateContext], GateResult]
+    # Finding codes this gate emits -> one-paragraph explanation (shown by `harness explain CODE`).
+    codes: dict[str, str] = field(default_factory=dict)
 
 
 def all_gates() -> list[Gate]:
