@@ -1,0 +1,135 @@
+"""The format gate: ``ruff format --check --diff``, one finding per unformatted file.
+
+Each finding points at the first line the formatter would change, so an agent can look there.
+With ``--fix`` the gate runs ``ruff format`` on the files instead and reports what it could not
+format (files ruff cannot parse).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from harness.findings import Finding, GateResult
+from harness.gates import Gate, GateContext
+from harness.gates.tool_run import (
+    problem_finding,
+    python_files,
+    python_tool,
+    run_tool,
+    with_fingerprints,
+)
+
+FIX_TITLE = "Run `ruff format` on the file (or `harness check --fix`)"
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
+_PARSE_ERROR = re.compile(r"^error: Failed to parse (.+?):(\d+):(\d+): (.*)$", re.IGNORECASE)
+
+
+def first_changed_lines(diff: str) -> dict[str, int]:
+    """Map each file in a unified diff to the first line (in the old file) the diff changes."""
+    firsts: dict[str, int] = {}
+    path = ""
+    old_line = 0
+    for line in diff.splitlines():
+        if line.startswith("--- "):
+            path = line[4:].strip()
+            continue
+        if line.startswith("+++ "):
+            continue
+        hunk = _HUNK.match(line)
+        if hunk:
+            old_line = int(hunk.group(1))
+            continue
+        if not path or path in firsts or not old_line:
+            continue
+        if line.startswith(("-", "+")):
+            firsts[path] = max(old_line, 1)
+        elif line.startswith(" "):
+            old_line += 1
+    return firsts
+
+
+def _parse_failures(stderr: str) -> list[Finding]:
+    findings = []
+    for line in stderr.splitlines():
+        match = _PARSE_ERROR.match(line.strip())
+        if match:
+            path, row, col, reason = match.groups()
+            findings.append(
+                Finding(
+                    rule="FMT002",
+                    severity="warning",
+                    path=path.removeprefix("./"),
+                    line=int(row),
+                    col=int(col),
+                    message=f"ruff cannot format this file: {reason}",
+                    fix_title="Fix the syntax error so the file parses",
+                    doc="harness explain FMT002",
+                )
+            )
+    return findings
+
+
+def run(ctx: GateContext) -> GateResult:
+    start = time.perf_counter()
+    targets = python_files(ctx.root, ctx.paths) if ctx.paths else ["."]
+    if not targets:
+        return GateResult("format", ok=True, metrics={"files_unformatted": 0})
+    base = [*python_tool("ruff"), "format", "--force-exclude"]
+    checked = run_tool([*base, "--check", "--diff", *targets], ctx.root)
+    parse_failures = _parse_failures(checked.stderr)
+    could_not_run = checked.problem or checked.returncode not in (0, 1, 2)
+    if could_not_run or (checked.returncode == 2 and not parse_failures):
+        finding = problem_finding(
+            "FMT002",
+            "pyproject.toml",
+            f"ruff format could not run: {checked.problem or checked.tail(3)}",
+            "Install ruff where harness runs (`make install`) and check the [tool.ruff] table",
+        )
+        return GateResult(
+            "format", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
+        )
+    unformatted = first_changed_lines(checked.stdout)
+    findings = parse_failures
+    fixed: list[str] = []
+    if ctx.fix and unformatted:
+        formatted = run_tool([*base, *sorted(unformatted)], ctx.root)
+        if formatted.returncode == 0:
+            fixed, unformatted = sorted(unformatted), {}
+    for path, line in sorted(unformatted.items()):
+        findings.append(
+            Finding(
+                rule="FMT001",
+                severity="error",
+                path=path.removeprefix("./"),
+                line=line,
+                col=1,
+                message=f"{path} is not formatted; ruff format would change it from line {line}",
+                fix_title=FIX_TITLE,
+                why="One formatting, applied by a tool, keeps diffs about behaviour rather than layout.",
+                doc="harness explain FMT001",
+            )
+        )
+    return GateResult(
+        "format",
+        ok=not any(f.severity == "error" for f in findings),
+        duration_s=time.perf_counter() - start,
+        findings=with_fingerprints(ctx.root, findings),
+        metrics={"files_unformatted": len(unformatted), "files_formatted_by_fix": len(fixed)},
+    )
+
+
+GATE = Gate(
+    id="format",
+    tier="fast",
+    description="ruff format --check: every Python file is formatted",
+    run=run,
+    codes={
+        "FMT001": "The file is not formatted the way `ruff format` (line length 100, config in "
+        "pyproject.toml) would format it. The finding points at the first line the formatter "
+        "changes. Run `ruff format PATH` or `harness check --fix` to apply the formatting.",
+        "FMT002": "ruff format could not run, or could not parse a file. A parse failure is "
+        "reported at the syntax error's position; a missing ruff means the environment running "
+        "harness lacks it (`make install` installs it).",
+    },
+)

@@ -1,0 +1,82 @@
+"""The protected gate: sealed files (evaluation, data preparation, benchmarks, rules, golden)
+must match the hashes a human approved in ``architecture/protected.lock.json``.
+
+An agent that edits the metric, the data or the checks has changed what "better" means; the gate
+makes that visible and blocks it until a human re-approves with ``harness protect approve``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from harness import protect
+from harness.findings import Finding, GateResult
+from harness.gates import Gate, GateContext
+from harness.gates.tool_run import problem_finding
+
+FIX_TITLE = "Revert the change, or ask a human to run `harness protect approve --reason ...`"
+WHY = "Sealed files define the metric and the checks; an unapproved edit could game them."
+_VERB = {
+    "changed": "was modified",
+    "added": "is a new sealed file",
+    "removed": "was deleted",
+}
+
+
+def run(ctx: GateContext) -> GateResult:
+    start = time.perf_counter()
+    try:
+        drifted = protect.drift(ctx.root)
+    except protect.ManifestError as err:
+        finding = problem_finding(
+            "PROT002",
+            err.path,
+            str(err),
+            "Restore the manifest and lock from git, or ask a human to run "
+            "`harness protect approve --reason ...`",
+            WHY,
+        )
+        return GateResult(
+            "protected", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
+        )
+    findings = [
+        Finding(
+            rule="PROT001",
+            severity="error",
+            path=d.path,
+            line=1,
+            col=1,
+            message=f"sealed file {d.path} {_VERB[d.kind]} since the last approval in {protect.LOCK}",
+            fix_title=FIX_TITLE,
+            why=WHY,
+            doc="harness explain PROT001",
+        )
+        for d in drifted
+    ]
+    return GateResult(
+        "protected",
+        ok=not findings,
+        duration_s=time.perf_counter() - start,
+        findings=findings,
+        metrics={"drifted": len(findings)},
+    )
+
+
+GATE = Gate(
+    id="protected",
+    tier="fast",
+    description="sealed files match the hashes a human approved",
+    run=run,
+    codes={
+        "PROT001": "A sealed file (one matching a glob in architecture/protected.toml: the "
+        "evaluation, data preparation, benchmark code, rules, golden files or the manifest itself) "
+        "differs from the hash recorded in architecture/protected.lock.json, or was added or "
+        "deleted. Agents must not edit what defines the metric or the checks. Revert the change; "
+        "if it is intended, a human runs `harness protect approve --reason TEXT`, which records "
+        "who approved what and why.",
+        "PROT002": "The protected-file manifest (architecture/protected.toml) or its lock "
+        "(architecture/protected.lock.json) is missing or malformed, so sealed files cannot be "
+        "verified. Restore them from git, or have a human create the lock with "
+        "`harness protect approve --reason TEXT`.",
+    },
+)

@@ -1,0 +1,142 @@
+"""The ruff gate: ``ruff check --output-format json`` parsed into Findings.
+
+Findings keep ruff's own codes (F401, UP006, ...), its message, its start and end positions
+(ruff's columns count characters, as ours do) and its fix as text edits with ruff's
+applicability. With ``--fix`` ruff applies the safe fixes itself (and the unsafe ones with
+``--unsafe-fixes``); the gate then reports only what is left.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.findings import Edit, Finding, Fix, GateResult
+from harness.gates import Gate, GateContext
+from harness.gates.tool_run import (
+    problem_finding,
+    python_files,
+    python_tool,
+    run_tool,
+    with_fingerprints,
+)
+
+SYNTAX_CODE = "E999"  # ruff reports syntax errors as "invalid-syntax" without a code
+
+
+def _relative(root: Path, filename: str) -> str:
+    path = Path(filename)
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _fix_from(raw: dict[str, Any] | None) -> Fix | None:
+    if not raw or not raw.get("edits") or raw.get("applicability") not in ("safe", "unsafe"):
+        return None
+    edits = tuple(
+        Edit(
+            e["location"]["row"],
+            e["location"]["column"],
+            e["end_location"]["row"],
+            e["end_location"]["column"],
+            e.get("content") or "",
+        )
+        for e in raw["edits"]
+    )
+    return Fix(raw.get("message") or "Apply ruff's fix", edits, raw["applicability"])
+
+
+def finding_from_ruff(root: Path, item: dict[str, Any]) -> Finding:
+    """One ruff JSON diagnostic as a Finding."""
+    code = item.get("code") or SYNTAX_CODE
+    if code == "invalid-syntax":
+        code = SYNTAX_CODE
+    fix = _fix_from(item.get("fix"))
+    raw_fix = item.get("fix") or {}
+    if fix is not None:
+        fix_title = fix.title
+    elif raw_fix.get("message"):
+        fix_title = raw_fix["message"]
+    elif code == SYNTAX_CODE:
+        fix_title = "Fix the syntax error so the file parses"
+    else:
+        fix_title = f"Change the code as `ruff rule {code}` describes"
+    start, end = item.get("location") or {}, item.get("end_location") or {}
+    return Finding(
+        rule=code,
+        severity="error",
+        path=_relative(root, item.get("filename", "")),
+        line=max(int(start.get("row") or 1), 1),
+        col=max(int(start.get("column") or 1), 1),
+        end_line=end.get("row"),
+        end_col=end.get("column"),
+        message=item.get("message", ""),
+        fix_title=fix_title,
+        why=item.get("url") or "",
+        doc=f"ruff rule {code}" if code != SYNTAX_CODE else "",
+        fix=fix,
+    )
+
+
+def run(ctx: GateContext) -> GateResult:
+    start = time.perf_counter()
+    targets = python_files(ctx.root, ctx.paths) if ctx.paths else ["."]
+    if not targets:
+        return GateResult("ruff", ok=True, metrics={"violations": 0})
+    args = [
+        *python_tool("ruff"),
+        "check",
+        "--output-format",
+        "json",
+        "--force-exclude",
+        "--no-cache",
+    ]
+    if ctx.fix:
+        args.append("--fix")
+        if ctx.unsafe_fixes:
+            args.append("--unsafe-fixes")
+    checked = run_tool([*args, *targets], ctx.root)
+    try:
+        items = json.loads(checked.stdout) if checked.returncode in (0, 1) else None
+    except json.JSONDecodeError:
+        items = None
+    if checked.problem or not isinstance(items, list):
+        finding = problem_finding(
+            "RUFF001",
+            "pyproject.toml",
+            f"ruff check could not run: {checked.problem or checked.tail(3)}",
+            "Install ruff where harness runs (`make install`) and check the [tool.ruff] table",
+        )
+        return GateResult(
+            "ruff", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
+        )
+    findings = with_fingerprints(ctx.root, [finding_from_ruff(ctx.root, item) for item in items])
+    return GateResult(
+        "ruff",
+        ok=not findings,
+        duration_s=time.perf_counter() - start,
+        findings=findings,
+        metrics={
+            "violations": len(findings),
+            "fixable": sum(1 for f in findings if f.has_fix),
+        },
+    )
+
+
+GATE = Gate(
+    id="ruff",
+    tier="fast",
+    description="ruff check: pyflakes, pycodestyle, isort, bugbear and pyupgrade findings",
+    run=run,
+    codes={
+        "RUFF001": "ruff check could not run or its JSON output could not be read: ruff is "
+        "missing from the environment running harness, or the [tool.ruff] configuration in "
+        "pyproject.toml is invalid. Every other code this gate reports is ruff's own; run "
+        "`ruff rule CODE` for its documentation.",
+        SYNTAX_CODE: "ruff could not parse the file: a syntax error. The finding points at it.",
+    },
+)

@@ -1,0 +1,126 @@
+"""Run an external tool (ruff, pytest, a training run) for a gate and capture what it said.
+
+Gates never raise for a bad repository or a missing tool: ``run_tool`` turns "not installed",
+"timed out" and "could not start" into a ``ToolRun`` whose ``problem`` says so in one line, and
+``problem_finding`` turns that into a Finding with a fix the reader can act on.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from harness.findings import Finding, fingerprint
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """What one tool invocation returned; ``problem`` is set when it could not run to the end."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    duration_s: float
+    problem: str = ""
+
+    @property
+    def is_ok(self) -> bool:
+        return not self.problem and self.returncode == 0
+
+    def tail(self, max_lines: int = 20) -> str:
+        """The last lines of stderr and stdout together, for a finding's message."""
+        lines = (self.stdout + "\n" + self.stderr).strip().splitlines()
+        return "\n".join(lines[-max_lines:])
+
+
+def python_tool(module: str) -> list[str]:
+    """The argv prefix that runs ``python -m module`` with the interpreter running harness."""
+    return [sys.executable, "-m", module]
+
+
+def run_tool(
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    timeout_s: float = 600.0,
+    env: Mapping[str, str] | None = None,
+    stdin_text: str | None = None,
+) -> ToolRun:
+    """Run ``args`` in ``cwd`` with ``env`` added to the current environment."""
+    merged = dict(os.environ)
+    if env:
+        merged.update(env)
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(
+            list(args),
+            cwd=cwd,
+            env=merged,
+            input=stdin_text,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout_s,
+            check=False,
+        )
+    except FileNotFoundError:
+        return ToolRun(tuple(args), -1, "", "", time.perf_counter() - start, f"{args[0]} not found")
+    except subprocess.TimeoutExpired as err:
+        out = err.stdout.decode("utf-8", "replace") if isinstance(err.stdout, bytes) else err.stdout
+        problem = f"{' '.join(args[:4])} ran past its {timeout_s:g} s time limit"
+        return ToolRun(tuple(args), -1, out or "", "", time.perf_counter() - start, problem)
+    except OSError as err:
+        return ToolRun(
+            tuple(args), -1, "", "", time.perf_counter() - start, f"cannot start {args[0]}: {err}"
+        )
+    return ToolRun(
+        tuple(args), done.returncode, done.stdout, done.stderr, time.perf_counter() - start
+    )
+
+
+def problem_finding(code: str, path: str, message: str, fix_title: str, why: str = "") -> Finding:
+    """A file-level error finding for a tool or config problem (line 1, column 1)."""
+    return Finding(
+        rule=code,
+        severity="error",
+        path=path,
+        line=1,
+        col=1,
+        message=message,
+        fix_title=fix_title,
+        why=why,
+        doc=f"harness explain {code}",
+    )
+
+
+def python_files(root: Path, paths: Sequence[str]) -> list[str]:
+    """The ``.py``/``.pyi`` files among repo-relative ``paths`` that still exist under ``root``."""
+    return [p for p in paths if p.endswith((".py", ".pyi")) and (root / p).is_file()]
+
+
+def with_fingerprints(root: Path, findings: list[Finding]) -> list[Finding]:
+    """``findings`` with a fingerprint from each one's line text, where one is not set yet."""
+    lines_of: dict[str, list[str]] = {}
+    result = []
+    for finding in findings:
+        if finding.fingerprint:
+            result.append(finding)
+            continue
+        if finding.path not in lines_of:
+            try:
+                text = (root / finding.path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            lines_of[finding.path] = text.splitlines()
+        lines = lines_of[finding.path]
+        line_text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+        stamp = fingerprint(finding.rule, finding.path, line_text + "\0" + finding.message)
+        result.append(replace(finding, fingerprint=stamp))
+    return result
