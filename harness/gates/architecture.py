@@ -1,0 +1,199 @@
+"""The architecture gate: import-linter contracts from ``architecture/`` with their remediation.
+
+Each broken contract becomes one finding per offending import chain, placed at the import that
+starts the chain (file and line from import-linter's graph), with the chain ``a -> b -> c`` in
+the message and the fix text kept beside the contract in ``architecture/remediation.toml``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from harness.findings import Finding, GateResult
+from harness.gates import Gate, GateContext
+from harness.gates.tool_run import problem_finding, python_tool, run_tool, with_fingerprints
+
+CONTRACTS = "architecture/contracts.toml"
+REMEDIATION = "architecture/remediation.toml"
+DEFAULT_FIX = (
+    "Remove the import, or move the code into a module the contract allows (architecture/README.md)"
+)
+
+
+def module_path(root: Path, module: str) -> str:
+    """The repo-relative file of dotted ``module`` (its ``__init__.py`` for a package)."""
+    base = Path(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if (root / candidate).is_file():
+            return candidate.as_posix()
+    return base.with_suffix(".py").as_posix()
+
+
+def render_chain(chain: list[dict[str, Any]]) -> str:
+    """``a -> b (l.3) -> c (l.7)``: each hop with the line of the import that makes it."""
+    parts = [chain[0]["importer"]]
+    for link in chain:
+        lines = ",".join(str(n) for n in link["line_numbers"]) or "?"
+        parts.append(f"{link['imported']} (l.{lines})")
+    return " -> ".join(parts)
+
+
+def load_remediation(root: Path) -> tuple[dict[str, dict[str, str]], str]:
+    """Remediation tables keyed by contract id, and an error text when the file is unreadable."""
+    try:
+        table = tomllib.loads((root / REMEDIATION).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, ""
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        return {}, f"{REMEDIATION}: cannot read it ({err})"
+    return {k: v for k, v in table.items() if isinstance(v, dict)}, ""
+
+
+def contract_findings(
+    root: Path, contract: dict[str, Any], remedy: dict[str, str]
+) -> list[Finding]:
+    """One ARCH001 finding per distinct offending import of a broken contract."""
+    fix_title = remedy.get("fix_title") or DEFAULT_FIX
+    why = remedy.get("why", "")
+    seen: set[tuple[str, int]] = set()
+    findings = []
+    for chain in contract["chains"]:
+        if not chain:
+            continue
+        first = chain[0]
+        line = (first["line_numbers"] or [1])[0]
+        if (first["importer"], line) in seen:
+            continue
+        seen.add((first["importer"], line))
+        findings.append(
+            Finding(
+                rule="ARCH001",
+                severity="error",
+                path=module_path(root, first["importer"]),
+                line=line,
+                col=1,
+                message=f"contract {contract['id']!r} ({contract['name']}) broken: {render_chain(chain)}",
+                fix_title=fix_title,
+                why=why,
+                doc="harness explain ARCH001",
+            )
+        )
+    for module in contract.get("undeclared") or []:
+        findings.append(
+            Finding(
+                rule="ARCH001",
+                severity="error",
+                path=module_path(root, module),
+                line=1,
+                col=1,
+                message=f"contract {contract['id']!r}: module {module} belongs to no layer",
+                fix_title=f"Add {module} to a layer of {contract['id']!r} in {CONTRACTS}",
+                why=why,
+                doc="harness explain ARCH001",
+            )
+        )
+    return findings
+
+
+def _check(root: Path, config: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="harness-arch-") as scratch:
+        output = Path(scratch) / "contracts.json"
+        env = {
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+        }
+        ran = run_tool(
+            [*python_tool("harness.gates.import_contracts"), config, str(output)], root, env=env
+        )
+        if ran.problem or not output.exists():
+            return {
+                "contracts": [],
+                "absent": [],
+                "error": ran.problem or ran.tail(3) or "no output",
+            }
+        return json.loads(output.read_text(encoding="utf-8"))
+
+
+def run(ctx: GateContext) -> GateResult:
+    start = time.perf_counter()
+    config = str(ctx.options.get("config", CONTRACTS))
+    if not (ctx.root / config).is_file():
+        finding = problem_finding(
+            "ARCH002",
+            config,
+            f"{config} is missing",
+            f"Restore {config} (import-linter contracts) from git",
+        )
+        return GateResult(
+            "architecture", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
+        )
+    result = _check(ctx.root, config)
+    remediation, remediation_error = load_remediation(ctx.root)
+    findings: list[Finding] = []
+    if result.get("error") or remediation_error:
+        findings.append(
+            problem_finding(
+                "ARCH002",
+                config if result.get("error") else REMEDIATION,
+                f"import contracts could not be checked: {result.get('error') or remediation_error}",
+                "Fix the contract configuration so every named module exists and the TOML parses",
+            )
+        )
+    for item in result.get("absent", []):
+        findings.append(
+            Finding(
+                rule="ARCH003",
+                severity="info",
+                path=config,
+                line=1,
+                col=1,
+                message=f"contract {item['id']!r} names {item['module']}, which does not exist; not checked",
+                fix_title=f"Create {item['module']} or remove it from the contract",
+                doc="harness explain ARCH003",
+            )
+        )
+    contracts = result.get("contracts", [])
+    for contract in contracts:
+        if not contract["kept"]:
+            findings.extend(
+                contract_findings(ctx.root, contract, remediation.get(contract["id"], {}))
+            )
+    broken = sum(1 for c in contracts if not c["kept"])
+    return GateResult(
+        "architecture",
+        ok=not any(f.severity == "error" for f in findings),
+        duration_s=time.perf_counter() - start,
+        findings=with_fingerprints(ctx.root, findings),
+        metrics={
+            "contracts_kept": len(contracts) - broken,
+            "contracts_broken": broken,
+            "modules": result.get("modules", 0),
+            "imports": result.get("imports", 0),
+        },
+    )
+
+
+GATE = Gate(
+    id="architecture",
+    tier="full",
+    description="import-linter contracts in architecture/contracts.toml hold",
+    run=run,
+    codes={
+        "ARCH001": "An import breaks an architecture contract from architecture/contracts.toml "
+        "(described in architecture/README.md). The finding sits at the import that starts the "
+        "offending chain and the message shows the whole chain `a -> b (l.N) -> c`; the fix "
+        "title comes from architecture/remediation.toml. Contracts keep dependencies flowing one "
+        "way: nanochat never imports harness, the sealed evaluation stays independent of the "
+        "model and training code, harness.findings and the reporters stay pure data.",
+        "ARCH002": "The contracts could not be checked: architecture/contracts.toml (or "
+        "remediation.toml) is missing or invalid, or import-linter failed to build the graph.",
+        "ARCH003": "A contract names a module that does not exist (yet), so that part of the "
+        "contract is not checked. Create the module or drop it from the contract.",
+    },
+)
