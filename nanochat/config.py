@@ -79,7 +79,7 @@ class DataConfig:
     tokens_per_shard: int = 2**20
     val_fraction: float = 0.05  # fraction of corpus documents held out for validation
     split_seed: int = 1337
-    max_doc_chars: int = 3000  # text corpora: documents are runs of sections up to this size
+    max_doc_chars: int = 1500  # text corpora: documents are runs of sections up to this size
     tokenizer_max_chars: int = 8_000_000  # cap on the train text the tokenizer learns from
     loader_buffer_docs: int = 1000  # documents buffered for best-fit packing
 
