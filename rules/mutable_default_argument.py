@@ -1,6 +1,8 @@
 """
 What it does
-Flags a function parameter whose default value is a mutable literal (list, dict or set).
+Flags a function parameter whose default value is a mutable object: a list, dict or set literal
+or comprehension, or a call that builds one (``list()``, ``dict()``, ``set()``, ``bytearray()``,
+``collections.defaultdict()``, ``deque()``, ``OrderedDict()``, ``Counter()``). Lambdas count too.
 
 Why is this bad?
 Python evaluates a default once, when the function is defined, so every call shares and mutates
@@ -24,28 +26,34 @@ from __future__ import annotations
 import libcst as cst
 
 from harness.lint.rule import Rule
+from rules._syntax import call_name
 
 _MUTABLE = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
+_MUTABLE_CALLS = frozenset({"list", "dict", "set", "bytearray", "defaultdict", "deque", "OrderedDict", "Counter"})
 
 
 class MutableDefaultArgument(Rule):
     code = "NC205"
     name = "mutable-default-argument"
     severity = "error"
-    message = "parameter {param!r} of {function}() defaults to a mutable {kind}"
+    message = "parameter {param!r} of {function} defaults to a mutable {kind}"
     fix_title = "Default to None and create the object inside the function"
     tags = ("correctness",)
-    prefilter = ("=[", "= [", "={", "= {", "=set(", "= set(", "=dict(", "=list(")
+    prefilter = ("=[", "= [", "={", "= {", "set(", "dict(", "list(", "bytearray(", "deque(", "Counter(")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        params = [*node.params.params, *node.params.kwonly_params, *node.params.posonly_params]
-        for param in params:
+        self._check(node.params, f"{node.name.value}()")
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._check(node.params, "lambda")
+
+    def _check(self, parameters: cst.Parameters, function: str) -> None:
+        for param in (*parameters.posonly_params, *parameters.params, *parameters.kwonly_params):
             default = param.default
-            is_call = (
-                isinstance(default, cst.Call)
-                and isinstance(default.func, cst.Name)
-                and default.func.value in ("list", "dict", "set")
-            )
-            if isinstance(default, _MUTABLE) or is_call:
-                kind = type(default).__name__.lower() if not is_call else default.func.value + "()"
-                self.report(default, param=param.name.value, function=node.name.value, kind=kind)
+            if isinstance(default, _MUTABLE):
+                kind = type(default).__name__.lower()
+            elif isinstance(default, cst.Call) and (call_name(default) or "").rsplit(".", 1)[-1] in _MUTABLE_CALLS:
+                kind = f"{call_name(default)}()"
+            else:
+                continue
+            self.report(default, param=param.name.value, function=function, kind=kind)

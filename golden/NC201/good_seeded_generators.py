@@ -1,0 +1,24 @@
+# harness-golden: path=nanochat/data.py
+"""Splits and offsets come from generators seeded from DataConfig.split_seed."""
+
+import random
+
+import numpy as np
+import torch
+
+
+def split_documents(docs, val_fraction, seed):
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
+    n_val = max(1, int(len(docs) * val_fraction))
+    return [docs[i] for i in order[n_val:]], [docs[i] for i in order[:n_val]]
+
+
+def sample_offsets(n_tokens, seq_len, count, seed):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, n_tokens - seq_len, size=count)
+
+
+def init_weights(weight):
+    torch.nn.init.normal_(weight, std=0.02)
+    return weight + torch.randn(weight.shape) * 0.0
