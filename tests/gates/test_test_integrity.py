@@ -1,0 +1,151 @@
+"""The test-integrity gate compares tests at a real base commit with the working tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.gates import GateContext
+from harness.gates.test_integrity import GATE
+
+BASE_TEST = """import math
+
+import pytest
+
+
+def test_sum():
+    assert 1 + 1 == 2
+    assert 2 + 2 == 4
+
+
+def test_close():
+    assert math.isclose(0.1 + 0.2, 0.3, rel_tol=1e-9)
+    assert 0.3 == pytest.approx(0.1 + 0.2, rel=1e-6)
+
+
+class TestGroup:
+    def test_member(self):
+        assert [1] == [1]
+"""
+
+
+@pytest.fixture
+def repo(make_repo) -> Path:
+    return make_repo({"tests/unit/test_math.py": BASE_TEST, "src/app.py": "X = 1\n"})
+
+
+def check(root: Path, base: str | None = "base"):
+    return GATE.run(GateContext(root=root, base=base))
+
+
+def edit(root: Path, old: str, new: str) -> None:
+    path = root / "tests/unit/test_math.py"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def codes(result) -> list[tuple[str, str, int]]:
+    return [(f.rule, f.path, f.line) for f in result.findings]
+
+
+def test_without_base_the_gate_is_skipped_with_a_reason(repo: Path) -> None:
+    result = check(repo, base=None)
+    assert result.skipped.startswith("no base ref")
+
+
+def test_unchanged_tests_pass(repo: Path) -> None:
+    (repo / "src/app.py").write_text("X = 2\n")
+    result = check(repo)
+    assert result.ok and result.findings == []
+
+
+def test_deleted_test_function_is_ti001(repo: Path) -> None:
+    edit(repo, "def test_sum():\n    assert 1 + 1 == 2\n    assert 2 + 2 == 4\n", "")
+    result = check(repo)
+    assert not result.ok
+    assert [f.rule for f in result.findings] == ["TI001"]
+    assert "test_sum (line 6 at base) was deleted" in result.findings[0].message
+
+
+def test_deleted_test_file_reports_each_test(repo: Path) -> None:
+    (repo / "tests/unit/test_math.py").unlink()
+    rules = sorted(f.message.split()[1] for f in check(repo).findings)
+    assert rules == ["TestGroup.test_member", "test_close", "test_sum"]
+
+
+def test_test_moved_to_another_file_is_not_deleted(repo: Path, git) -> None:
+    git(repo, "mv", "tests/unit/test_math.py", "tests/unit/test_arith.py")
+    result = check(repo)
+    assert result.ok, codes(result)
+
+
+def test_removed_assert_is_ti002_at_the_test(repo: Path) -> None:
+    edit(repo, "    assert 2 + 2 == 4\n", "")
+    result = check(repo)
+    assert codes(result) == [("TI002", "tests/unit/test_math.py", 6)]
+    assert "1 assertion(s), 2 at base" in result.findings[0].message
+
+
+def test_new_skip_mark_is_ti003(repo: Path) -> None:
+    edit(repo, "def test_sum():", "@pytest.mark.skip(reason='flaky')\ndef test_sum():")
+    assert [f.rule for f in check(repo).findings] == ["TI003"]
+
+
+def test_new_xfail_on_a_class_applies_to_its_tests(repo: Path) -> None:
+    edit(repo, "class TestGroup:", "@pytest.mark.xfail\nclass TestGroup:")
+    assert [f.message.split()[1] for f in check(repo).findings] == ["TestGroup.test_member"]
+
+
+def test_pytest_skip_call_and_module_pytestmark_are_ti003(repo: Path) -> None:
+    edit(
+        repo,
+        "import pytest\n",
+        "import pytest\n\npytestmark = pytest.mark.skipif(True, reason='x')\n",
+    )
+    edit(
+        repo, "        assert [1] == [1]", "        pytest.skip('later')\n        assert [1] == [1]"
+    )
+    findings = check(repo).findings
+    assert sorted(f.rule for f in findings) == ["TI003", "TI003"]
+    assert any("whole module" in f.message for f in findings)
+
+
+def test_larger_relative_tolerance_is_ti004_at_the_value(repo: Path) -> None:
+    edit(repo, "rel_tol=1e-9", "rel_tol=1e-3")
+    (finding,) = check(repo).findings
+    assert (finding.rule, finding.line) == ("TI004", 12)
+    assert "isclose(rel_tol=0.001) in test_close is looser than 1e-09" in finding.message
+
+
+def test_tighter_tolerance_passes(repo: Path) -> None:
+    edit(repo, "rel=1e-6", "rel=1e-8")
+    assert check(repo).ok
+
+
+def test_adding_a_loose_tolerance_where_the_default_applied_is_ti004(repo: Path) -> None:
+    edit(
+        repo,
+        "        assert [1] == [1]",
+        "        assert [1] == [1]\n        assert 1.0 == pytest.approx(1.05, abs=0.1)",
+    )
+    assert [f.rule for f in check(repo).findings] == ["TI004"]
+
+
+def test_fewer_places_in_assert_almost_equal_is_looser(make_repo) -> None:
+    source = "import unittest\n\n\nclass TestX(unittest.TestCase):\n    def test_a(self):\n        self.assertAlmostEqual(1.0, 1.0, places=7)\n"
+    root = make_repo({"tests/test_x.py": source})
+    (root / "tests/test_x.py").write_text(source.replace("places=7", "places=2"))
+    assert [f.rule for f in check(root).findings] == ["TI004"]
+
+
+def test_unknown_base_ref_is_ti005_not_a_crash(repo: Path) -> None:
+    result = check(repo, base="no-such-ref")
+    assert not result.ok and result.findings[0].rule == "TI005"
+    assert "no-such-ref" in result.findings[0].message
+
+
+def test_unparsable_new_test_file_is_left_to_the_syntax_gates(repo: Path) -> None:
+    (repo / "tests/unit/test_math.py").write_text("def test_(:\n")
+    assert check(repo).ok
