@@ -31,6 +31,8 @@ class ModelConfig:
     short_window_frac: float = 0.5  # short window = this fraction of sequence_len
     value_embeds: bool = True  # value embeddings on alternating layers (last layer always)
     vocab_multiple: int = 64  # pad the vocabulary to a multiple of this
+    ve_gate_channels: int = 32  # leading channels of x that feed the per-head value-embedding gate
+    lm_head_init_std: float = 0.001  # small head init so the first logits are near uniform
 
     @property
     def model_dim(self) -> int:
@@ -59,6 +61,8 @@ class OptimConfig:
     scalar_lr: float = 0.5
     adam_betas: tuple[float, float] = (0.8, 0.95)
     adam_eps: float = 1e-10
+    adam_weight_decay: float = 0.0  # decoupled AdamW decay for embeddings, head and scalars
+    resid_lr_frac: float = 0.01  # resid_lambdas LR = scalar_lr x this; x0_lambdas use scalar_lr
     weight_decay: float = 0.2  # Muon (cautious) weight decay, scheduled to zero over training
     muon_momentum_start: float = 0.85
     muon_momentum_end: float = 0.95
@@ -98,7 +102,8 @@ class TrainConfig:
     eval_tokens: int = 2**16  # validation tokens per evaluation
     log_every: int = 10  # steps between host-synchronising log lines
     checkpoint_every: int = -1  # -1 = save only at the end (if a checkpoint dir is given)
-    checkpoint_dir: str = ""
+    checkpoint_dir: str = ""  # checkpoints go to <checkpoint_dir>/step_NNNNNN/
+    resume: str = ""  # checkpoint to continue from: a step_NNNNNN dir, or a parent (latest step)
     device: str = ""  # empty: autodetect (cuda, then mps, then cpu)
     dtype: str = ""  # empty: bf16 on CUDA, fp32 elsewhere
     compile: bool = False

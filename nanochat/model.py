@@ -1,0 +1,295 @@
+"""The GPT: a small modern decoder in the karpathy/nanochat lineage.
+
+Architecture choices (each a ModelConfig knob where autoresearch tuned it):
+- width from depth (``model_dim = depth * aspect_ratio`` rounded to ``head_dim``), GQA via ``n_kv_head_ratio``;
+- rotary position embeddings (``rope_base``), no learned positions;
+- parameter-free RMSNorm: pre-norm in every block, after the token embedding and before the head;
+- QK-norm, then q and k multiplied by ``qk_norm_scale``;
+- ReLU^2 MLP with 4x expansion; no biases anywhere;
+- untied embedding and head; vocabulary padded to ``vocab_multiple`` (padded head rows are never
+  used: the head multiplies by the first ``vocab_size`` rows only);
+- fp32 logits with a tanh softcap;
+- value embeddings on alternating layers (the last layer always has one), added to V through a
+  per-KV-head gate ``sigmoid(W x[..., :ve_gate_channels])``; W starts at zero, so every gate starts
+  at 0.5 and the model begins with half of each value embedding mixed in;
+- per-layer scalars ``x = resid_lambdas[i] * x + x0_lambdas[i] * x0`` before each block, x0 being the
+  normed embedding (init 1 and 0, so training starts from a plain residual stream);
+- sliding windows from ``window_pattern`` tiled over depth, last layer always long.
+
+Build with ``GPT.build(config, device)``: construction on the meta device, then ``to_empty`` and the
+explicit ``init_weights`` scheme, so no memory is spent on a throw-away default init.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from nanochat import flops
+from nanochat.attention import KVCache, apply_rotary, attention, rotary_tables
+from nanochat.config import ModelConfig
+
+
+def check_model_config(config: ModelConfig) -> None:
+    """Raise ValueError naming the flag and its bad value when the GPT cannot be built from it."""
+    c = config
+    rules = [
+        (c.depth >= 1, f"--depth {c.depth}: must be at least 1"),
+        (
+            c.head_dim >= 2 and c.head_dim % 2 == 0,
+            f"--head-dim {c.head_dim}: must be even (rotary pairs)",
+        ),
+        (c.aspect_ratio >= 1, f"--aspect-ratio {c.aspect_ratio}: must be at least 1"),
+        (
+            c.n_kv_head_ratio >= 1 and c.n_head % c.n_kv_head_ratio == 0,
+            f"--n-kv-head-ratio {c.n_kv_head_ratio}: must divide n_head {c.n_head}",
+        ),
+        (c.sequence_len >= 2, f"--sequence-len {c.sequence_len}: must be at least 2"),
+        (c.vocab_size >= 2, f"--vocab-size {c.vocab_size}: must be at least 2"),
+        (c.vocab_multiple >= 1, f"--vocab-multiple {c.vocab_multiple}: must be at least 1"),
+        (c.rope_base > 0, f"--rope-base {c.rope_base}: must be positive"),
+        (
+            bool(c.window_pattern) and set(c.window_pattern.upper()) <= {"S", "L"},
+            f"--window-pattern {c.window_pattern!r}: use only the letters S and L, e.g. SSSL",
+        ),
+        (
+            0 < c.short_window_frac <= 1,
+            f"--short-window-frac {c.short_window_frac}: must be in (0, 1]",
+        ),
+        (
+            0 < c.ve_gate_channels <= c.model_dim,
+            f"--ve-gate-channels {c.ve_gate_channels}: must be in [1, model_dim {c.model_dim}]",
+        ),
+    ]
+    for is_ok, message in rules:
+        if not is_ok:
+            raise ValueError(message)
+
+
+def norm(x: torch.Tensor) -> torch.Tensor:
+    """Parameter-free RMSNorm over the last dimension."""
+    return F.rms_norm(x, (x.size(-1),))
+
+
+def layer_windows(config: ModelConfig) -> list[int | None]:
+    """Per-layer attention window in tokens; None for long (full causal) layers."""
+    pattern = config.window_pattern.upper()
+    letters = [pattern[i % len(pattern)] for i in range(config.depth)]
+    letters[-1] = "L"
+    short = max(1, int(config.short_window_frac * config.sequence_len))
+    return [short if letter == "S" else None for letter in letters]
+
+
+def has_value_embed(layer: int, config: ModelConfig) -> bool:
+    """Alternating layers, phased so the last layer always has a value embedding."""
+    return config.value_embeds and layer % 2 == (config.depth - 1) % 2
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config: ModelConfig, layer: int):
+        super().__init__()
+        self.n_head, self.n_kv_head, self.head_dim = (
+            config.n_head,
+            config.n_kv_head,
+            config.head_dim,
+        )
+        self.qk_scale = config.qk_norm_scale
+        self.ve_gate_channels = config.ve_gate_channels
+        dim, kv_dim = config.model_dim, config.n_kv_head * config.head_dim
+        self.c_q = nn.Linear(dim, self.n_head * self.head_dim, bias=False)
+        self.c_k = nn.Linear(dim, kv_dim, bias=False)
+        self.c_v = nn.Linear(dim, kv_dim, bias=False)
+        self.c_proj = nn.Linear(dim, dim, bias=False)
+        self.ve_gate = (
+            nn.Linear(config.ve_gate_channels, self.n_kv_head, bias=False)
+            if has_value_embed(layer, config)
+            else None
+        )
+
+    def forward(
+        self, x, ve, cos, sin, window: int | None, cache: KVCache | None, layer: int
+    ) -> torch.Tensor:
+        B, T, C = x.shape
+        q = self.c_q(x).view(B, T, self.n_head, self.head_dim)
+        k = self.c_k(x).view(B, T, self.n_kv_head, self.head_dim)
+        v = self.c_v(x).view(B, T, self.n_kv_head, self.head_dim)
+        if ve is not None:
+            gate = torch.sigmoid(self.ve_gate(x[..., : self.ve_gate_channels]))  # (B, T, Hkv)
+            v = v + gate.unsqueeze(-1) * ve.view(B, T, self.n_kv_head, self.head_dim)
+        q = apply_rotary(norm(q) * self.qk_scale, cos, sin)
+        k = apply_rotary(norm(k) * self.qk_scale, cos, sin)
+        if cache is not None:
+            k, v = cache.update(layer, k, v)
+        y = attention(q, k, v, window)  # (B, T, H, D)
+        return self.c_proj(y.reshape(B, T, C))
+
+
+class MLP(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.c_fc = nn.Linear(config.model_dim, 4 * config.model_dim, bias=False)
+        self.c_proj = nn.Linear(4 * config.model_dim, config.model_dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c_proj(F.relu(self.c_fc(x)).square())
+
+
+class Block(nn.Module):
+    def __init__(self, config: ModelConfig, layer: int):
+        super().__init__()
+        self.layer = layer
+        self.attn = CausalSelfAttention(config, layer)
+        self.mlp = MLP(config)
+
+    def forward(self, x, ve, cos, sin, window: int | None, cache: KVCache | None) -> torch.Tensor:
+        x = x + self.attn(norm(x), ve, cos, sin, window, cache, self.layer)
+        return x + self.mlp(norm(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        check_model_config(config)
+        self.config = config
+        self.windows = layer_windows(config)
+        vocab, dim = config.padded_vocab_size, config.model_dim
+        kv_dim = config.n_kv_head * config.head_dim
+        self.wte = nn.Embedding(vocab, dim)
+        self.blocks = nn.ModuleList([Block(config, i) for i in range(config.depth)])
+        self.value_embeds = nn.ModuleDict(
+            {
+                str(i): nn.Embedding(vocab, kv_dim)
+                for i in range(config.depth)
+                if has_value_embed(i, config)
+            }
+        )
+        self.lm_head = nn.Linear(dim, vocab, bias=False)
+        self.resid_lambdas = nn.Parameter(torch.ones(config.depth))
+        self.x0_lambdas = nn.Parameter(torch.zeros(config.depth))
+        cos, sin = rotary_tables(
+            config.sequence_len, config.head_dim, config.rope_base, self.wte.weight.device
+        )
+        self.register_buffer("cos", cos, persistent=False)
+        self.register_buffer("sin", sin, persistent=False)
+
+    @classmethod
+    def build(cls, config: ModelConfig, device: torch.device | str) -> GPT:
+        """Construct on the meta device, materialise on ``device`` and run ``init_weights``."""
+        with torch.device("meta"):
+            model = cls(config)
+        model.to_empty(device=device)
+        model.init_weights()
+        return model
+
+    @torch.no_grad()
+    def init_weights(self) -> None:
+        """The explicit init scheme; also recomputes the rotary tables on the parameters' device.
+
+        Embeddings (token and value) ~ N(0, 1); head ~ N(0, lm_head_init_std); block input matrices
+        ~ U(-a, a) with a = sqrt(3 / model_dim), i.e. std 1/sqrt(model_dim); output projections
+        and value-embedding gates zero, so every block starts as the identity.
+        """
+        config = self.config
+        bound = (3.0 / config.model_dim) ** 0.5
+        nn.init.normal_(self.wte.weight, std=1.0)
+        for embed in self.value_embeds.values():
+            nn.init.normal_(embed.weight, std=1.0)
+        nn.init.normal_(self.lm_head.weight, std=config.lm_head_init_std)
+        for block in self.blocks:
+            for linear in (block.attn.c_q, block.attn.c_k, block.attn.c_v, block.mlp.c_fc):
+                nn.init.uniform_(linear.weight, -bound, bound)
+            nn.init.zeros_(block.attn.c_proj.weight)
+            nn.init.zeros_(block.mlp.c_proj.weight)
+            if block.attn.ve_gate is not None:
+                nn.init.zeros_(block.attn.ve_gate.weight)
+        self.resid_lambdas.fill_(1.0)
+        self.x0_lambdas.fill_(0.0)
+        cos, sin = rotary_tables(
+            config.sequence_len, config.head_dim, config.rope_base, self.wte.weight.device
+        )
+        self.cos.copy_(cos)
+        self.sin.copy_(sin)
+
+    def forward(
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        kv_cache: KVCache | None = None,
+    ) -> torch.Tensor:
+        """Logits (B, T, vocab_size) in fp32, or the mean cross-entropy when targets are given (-1 ignored)."""
+        B, T = idx.shape
+        start = kv_cache.pos if kv_cache is not None else 0
+        if start + T > self.cos.size(1):
+            raise ValueError(
+                f"sequence of {start + T} tokens exceeds sequence_len {self.config.sequence_len}"
+            )
+        cos, sin = self.cos[:, start : start + T], self.sin[:, start : start + T]
+        x = norm(self.wte(idx))
+        x0 = x
+        for i, block in enumerate(self.blocks):
+            x = self.resid_lambdas[i] * x + self.x0_lambdas[i] * x0
+            ve = self.value_embeds[str(i)](idx) if block.attn.ve_gate is not None else None
+            x = block(x, ve, cos, sin, self.windows[i], kv_cache)
+        if kv_cache is not None:
+            kv_cache.advance(T)
+        x = norm(x)
+        logits = F.linear(x, self.lm_head.weight[: self.config.vocab_size]).float()
+        cap = self.config.logit_softcap
+        if cap > 0:
+            logits = cap * torch.tanh(logits / cap)
+        if targets is None:
+            return logits
+        return F.cross_entropy(
+            logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1
+        )
+
+    def estimate_flops_per_token(self, seq_len: int | None = None) -> float:
+        """Training FLOPs per token (forward + backward); see ``nanochat.flops``."""
+        return flops.flops_per_token(self, seq_len or self.config.sequence_len)
+
+    def num_params_by_group(self) -> dict[str, int]:
+        """Parameter counts: wte, value_embeds, lm_head, matrices, scalars and total."""
+        return flops.params_by_group(self)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        tokens: list[int],
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int = 42,
+    ) -> Iterator[int]:
+        """Yield up to ``max_new_tokens`` sampled token ids after the prompt, using a KV cache.
+
+        temperature 0 picks the argmax; prompt plus new tokens must fit in sequence_len.
+        """
+        if not tokens:
+            raise ValueError("generate() needs at least one prompt token (start with the BOS id)")
+        device = self.wte.weight.device
+        config = self.config
+        total = len(tokens) + max_new_tokens
+        if total > config.sequence_len:
+            raise ValueError(
+                f"prompt ({len(tokens)}) + max_new_tokens ({max_new_tokens}) exceeds sequence_len {config.sequence_len}"
+            )
+        cache = KVCache(
+            config.depth, 1, total, config.n_kv_head, config.head_dim, device, self.wte.weight.dtype
+        )
+        rng = torch.Generator(device=device).manual_seed(seed)
+        ids = torch.tensor([tokens], dtype=torch.long, device=device)
+        for _ in range(max_new_tokens):
+            logits = self.forward(ids, kv_cache=cache)[:, -1, :]
+            if temperature <= 0:
+                next_id = logits.argmax(dim=-1, keepdim=True)
+            else:
+                logits = logits / temperature
+                if top_k is not None and top_k > 0:
+                    kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]
+                    logits = logits.masked_fill(logits < kth, float("-inf"))
+                next_id = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=rng)
+            ids = next_id
+            yield int(next_id.item())
