@@ -62,6 +62,16 @@ class Finding:
             data["fix"]["edits"] = [asdict(e) for e in self.fix.edits]
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """The inverse of to_dict (used by the lint cache)."""
+        fields = dict(data)
+        fix = fields.pop("fix", None)
+        if fix is not None:
+            edits = tuple(Edit(**e) for e in fix["edits"])
+            fields["fix"] = Fix(fix["title"], edits, fix["applicability"])
+        return cls(**fields)
+
 
 def fingerprint(rule: str, path: str, line_text: str, occurrence: int = 0) -> str:
     """Stable across unrelated edits: rule + path + whitespace-normalized line content."""

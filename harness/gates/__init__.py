@@ -41,7 +41,9 @@ class GateContext:
     fix: bool = False
     unsafe_fixes: bool = False
     settings: Any = None  # harness.config.Settings
-    options: dict[str, Any] = field(default_factory=dict)  # this gate's [tool.harness.gates.ID] table
+    options: dict[str, Any] = field(
+        default_factory=dict
+    )  # this gate's [tool.harness.gates.ID] table
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,17 @@ class Gate:
     codes: dict[str, str] = field(default_factory=dict)
 
 
+GATE_IDS = tuple(name.replace("_", "-") for name in GATE_MODULES)
+
+
+def load_gate(gate_id: str) -> Gate:
+    """Import only the module of ``gate_id`` (hyphens in ids are underscores in module names)."""
+    return importlib.import_module(f"{__name__}.{gate_id.replace('-', '_')}").GATE
+
+
 def all_gates() -> list[Gate]:
-    return [importlib.import_module(f"{__name__}.{name}").GATE for name in GATE_MODULES]
+    return [load_gate(gate_id) for gate_id in GATE_IDS]
 
 
 def gate_by_id(gate_id: str) -> Gate | None:
-    return next((g for g in all_gates() if g.id == gate_id), None)
+    return load_gate(gate_id) if gate_id in GATE_IDS else None

@@ -1,8 +1,15 @@
-"""Lint one source text: parse once, run every applicable rule in one batched traversal."""
+"""Lint one source text: parse once, run every applicable rule in one batched traversal.
+
+Rules whose path globs or text prefilter rule them out are dropped before parsing, so a file
+no rule wants is never parsed. Positions are resolved only for files where a rule reported.
+Suppression comments are applied here because they live in the text being linted.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import libcst as cst
@@ -10,8 +17,15 @@ from libcst.metadata import MetadataWrapper
 
 from harness.findings import Finding, fingerprint
 from harness.lint.rule import Rule, RuleContext
+from harness.lint.suppressions import apply_suppressions
 
 PARSE_ERROR = "HC001"
+
+
+@dataclass
+class LintOutcome:
+    findings: list[Finding]
+    parsed: bool  # False when no rule applied and the CST was never built
 
 
 def lint_source(
@@ -19,49 +33,86 @@ def lint_source(
     source: str,
     rules: Iterable[type[Rule]],
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    known_codes: Collection[str] | None = None,
 ) -> list[Finding]:
     """Findings of ``rules`` on ``source`` as if it lived at repo-relative ``path``."""
+    return lint_text(path, source, rules, options, known_codes=known_codes).findings
+
+
+def lint_text(
+    path: str,
+    source: str,
+    rules: Iterable[type[Rule]],
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    known_codes: Collection[str] | None = None,
+) -> LintOutcome:
+    """Like lint_source, and says whether the file had to be parsed."""
     options = options or {}
-    applicable = [r for r in rules if r.applies_to(path) and r.passes_prefilter(source)]
+    for_path = [r for r in rules if r.applies_to(path)]
+    applicable = [r for r in for_path if r.passes_prefilter(source)]
+    active_codes = {r.code for r in for_path}
     if not applicable:
-        return []
+        findings = apply_suppressions(path, source, [], active_codes, known_codes)
+        return LintOutcome(_with_fingerprints(findings, source), parsed=False)
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as err:
-        return [
-            Finding(
-                rule=PARSE_ERROR,
-                severity="error",
-                path=path,
-                line=err.raw_line,
-                col=err.raw_column + 1,
-                message=f"cannot parse: {err.message}",
-                fix_title="Fix the syntax error so the file parses",
-            )
-        ]
-    context_for = lambda r: RuleContext(path, source, dict(options.get(r.code, {})))  # noqa: E731
-    visitors = [r(context_for(r)) for r in applicable]
-    MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(visitors)
-    lines = source.splitlines()
-    findings = []
+        return LintOutcome(
+            [_parse_error(path, err.raw_line, err.raw_column + 1, err.message)], True
+        )
+    except (RecursionError, MemoryError, ValueError) as err:
+        return LintOutcome([_parse_error(path, 1, 1, f"{type(err).__name__}: {err}")], True)
+    visitors = [r(RuleContext(path, source, dict(options.get(r.code, {})))) for r in applicable]
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     for visitor in visitors:
-        for raw in visitor.reports:
-            line_text = lines[raw.line - 1] if 0 < raw.line <= len(lines) else ""
-            findings.append(
-                Finding(
-                    rule=visitor.code,
-                    severity=visitor.severity,
-                    path=path,
-                    line=raw.line,
-                    col=raw.col,
-                    end_line=raw.end_line,
-                    end_col=raw.end_col,
-                    message=raw.message,
-                    fix_title=visitor.fix_title,
-                    why=visitor.docs().get("Why is this bad?", "").split("\n\n")[0],
-                    doc=f"harness explain {visitor.code}",
-                    fix=raw.fix,
-                    fingerprint=fingerprint(visitor.code, path, line_text),
-                )
-            )
-    return sorted(findings, key=Finding.sort_key)
+        visitor.wrapper = wrapper
+    wrapper.visit_batched(visitors)
+    findings = [_finding(path, visitor, raw) for visitor in visitors for raw in visitor.reports]
+    findings = apply_suppressions(path, source, findings, active_codes, known_codes)
+    return LintOutcome(_with_fingerprints(findings, source), parsed=True)
+
+
+def _parse_error(path: str, line: int, col: int, message: str) -> Finding:
+    return Finding(
+        rule=PARSE_ERROR,
+        severity="error",
+        path=path,
+        line=max(line, 1),
+        col=max(col, 1),
+        message=f"cannot parse: {message.strip().splitlines()[0] if message.strip() else 'syntax error'}",
+        fix_title="Fix the syntax error so the file parses",
+        doc=f"harness explain {PARSE_ERROR}",
+    )
+
+
+def _finding(path: str, visitor: Rule, raw: Any) -> Finding:
+    line, col, end_line, end_col, fix = visitor.resolve_report(raw)
+    return Finding(
+        rule=visitor.code,
+        severity=visitor.severity,
+        path=path,
+        line=line,
+        col=col,
+        end_line=end_line,
+        end_col=end_col,
+        message=raw.message,
+        fix_title=visitor.fix_title,
+        why=visitor.docs().get("Why is this bad?", "").split("\n\n")[0],
+        doc=f"harness explain {visitor.code}",
+        fix=fix,
+    )
+
+
+def _with_fingerprints(findings: list[Finding], source: str) -> list[Finding]:
+    """Sorted findings with fingerprints; repeats of one rule on identical lines are numbered."""
+    lines = source.splitlines()
+    seen: Counter[tuple[str, str]] = Counter()
+    result = []
+    for f in sorted(findings, key=Finding.sort_key):
+        text = " ".join(lines[f.line - 1].split()) if 0 < f.line <= len(lines) else ""
+        occurrence = seen[(f.rule, text)]
+        seen[(f.rule, text)] += 1
+        result.append(replace(f, fingerprint=fingerprint(f.rule, f.path, text, occurrence)))
+    return result

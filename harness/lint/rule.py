@@ -12,15 +12,23 @@ import fnmatch
 import inspect
 import re
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import libcst as cst
-from libcst.metadata import PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from harness.findings import Edit, Fix, Severity
 
-DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Options")
+DOC_SECTIONS = (
+    "What it does",
+    "Why is this bad?",
+    "Example",
+    "Use instead",
+    "Fix safety",
+    "Options",
+)
 
 
 @dataclass(frozen=True)
@@ -36,21 +44,24 @@ class Option:
         if isinstance(value, bool) and self.kind in (int, float):
             return f"option {name!r} expects {self.kind.__name__}, got bool"
         if not isinstance(value, self.kind):
-            want = self.kind.__name__ if isinstance(self.kind, type) else "/".join(k.__name__ for k in self.kind)
+            want = (
+                self.kind.__name__
+                if isinstance(self.kind, type)
+                else "/".join(k.__name__ for k in self.kind)
+            )
             return f"option {name!r} expects {want}, got {type(value).__name__} {value!r}"
         return None
 
 
 @dataclass
 class RawReport:
-    """What a rule reported, before the engine turns it into a Finding."""
+    """What a rule reported, before the engine resolves its position and makes it a Finding."""
 
-    line: int
-    col: int
-    end_line: int
-    end_col: int
+    node: cst.CSTNode
     message: str
-    fix: Fix | None = None
+    replacement: cst.CSTNode | cst.RemovalSentinel | None = None
+    edits: tuple[Edit, ...] | None = None
+    unsafe: bool = False
 
 
 @dataclass
@@ -87,12 +98,15 @@ class Rule(cst.BatchableCSTVisitor):
     include: ClassVar[tuple[str, ...]] = ("*.py",)
     exclude: ClassVar[tuple[str, ...]] = ()
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    # Positions cost about 2.5x the parse, so they are resolved lazily: only for files where a
+    # rule reports or calls position(). Declare PositionProvider here only to get it eagerly.
+    METADATA_DEPENDENCIES = ()
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__()
         self.context = context
         self.reports: list[RawReport] = []
+        self.wrapper: MetadataWrapper | None = None  # set by the engine before the traversal
 
     # ----- configuration -------------------------------------------------------------
     def option(self, name: str) -> Any:
@@ -123,43 +137,60 @@ class Rule(cst.BatchableCSTVisitor):
         A fix is either a ``replacement`` node for ``node`` or explicit text ``edits``;
         ``unsafe=True`` marks a fix that can change behaviour.
         """
-        pos = self.get_metadata(PositionProvider, node)
         text = message if message is not None else self.message.format(**fields)
-        fix = None
-        if replacement is not None:
-            new_code = "" if isinstance(replacement, cst.RemovalSentinel) else _code_for(replacement)
-            edits = (Edit(pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1, new_code),)
-        if edits:
-            fix = Fix(self.fix_title, tuple(edits), "unsafe" if unsafe else "safe")
         self.reports.append(
-            RawReport(pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1, text, fix)
+            RawReport(node, text, replacement, tuple(edits) if edits else None, unsafe)
         )
 
-    def position(self, node: cst.CSTNode):
+    def position(self, node: cst.CSTNode) -> CodeRange:
         """The libcst CodeRange of ``node`` (0-based columns, 1-based lines)."""
-        return self.get_metadata(PositionProvider, node)
+        if PositionProvider in self.metadata or self.wrapper is None:
+            return self.get_metadata(PositionProvider, node)
+        return self.wrapper.resolve(PositionProvider)[node]
+
+    def resolve_report(self, raw: RawReport) -> tuple[int, int, int, int, Fix | None]:
+        """1-based (line, col, end_line, end_col) of a report, and its Fix if it has one."""
+        pos = self.position(raw.node)
+        start, end = (pos.start.line, pos.start.column + 1), (pos.end.line, pos.end.column + 1)
+        edits = raw.edits
+        if raw.replacement is not None:
+            removed = isinstance(raw.replacement, cst.RemovalSentinel)
+            edits = (Edit(*start, *end, "" if removed else _code_for(raw.replacement)),)
+        fix = Fix(self.fix_title, edits, "unsafe" if raw.unsafe else "safe") if edits else None
+        return (*start, *end, fix)
 
     # ----- documentation -------------------------------------------------------------
     @classmethod
     def docs(cls) -> dict[str, str]:
         """The docstring split into its sections (keys from DOC_SECTIONS, plus 'summary')."""
+        if cls not in _DOCS:
+            _DOCS[cls] = cls._parse_docs()
+        return _DOCS[cls]
+
+    @classmethod
+    def _parse_docs(cls) -> dict[str, str]:
         module = sys.modules.get(cls.__module__)
-        text = inspect.cleandoc(cls.__dict__.get("__doc__") or getattr(module, "__doc__", None) or "")
+        text = inspect.cleandoc(
+            cls.__dict__.get("__doc__") or getattr(module, "__doc__", None) or ""
+        )
         sections: dict[str, str] = {}
         current = "summary"
         lines: list[str] = []
-        heading = re.compile(r"^(?:#+\s*)?(%s):?\s*$" % "|".join(re.escape(s) for s in DOC_SECTIONS))
+        heading = re.compile(
+            r"^(?:#+\s*)?({}):?\s*$".format("|".join(re.escape(s) for s in DOC_SECTIONS))
+        )
         for line in text.splitlines():
             match = heading.match(line.strip())
             if match:
-                sections[current] = "\n".join(lines).strip()
+                sections[current] = textwrap.dedent("\n".join(lines)).strip("\n").rstrip()
                 current, lines = match.group(1), []
             else:
                 lines.append(line)
-        sections[current] = "\n".join(lines).strip()
+        sections[current] = textwrap.dedent("\n".join(lines)).strip("\n").rstrip()
         return {k: v for k, v in sections.items() if v}
 
 
+_DOCS: dict[type, dict[str, str]] = {}
 _EMPTY_MODULE = cst.Module(body=[])
 
 

@@ -1,0 +1,143 @@
+"""``harness check``: choose the gates, build their context, run them, return one CheckReport.
+
+Gates are chosen by ``--gate ID`` (any gate), ``--fast`` (tier "fast") or by default every
+enabled gate of tier fast or full. ``--fast``, ``--changed`` and ``--base`` narrow the files to
+those changed against a ref (HEAD for --fast) plus untracked ones. Never prints or exits.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from harness.config import Settings, load_settings
+from harness.errors import HarnessError
+from harness.findings import SEVERITY_RANK, CheckReport, GateResult
+from harness.gates import GATE_IDS, Gate, GateContext, load_gate
+
+DEFAULT_TIERS = ("fast", "full")
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """What the user asked for on the command line."""
+
+    paths: tuple[str, ...] = ()  # as given (relative to cwd or absolute)
+    fast: bool = False
+    gates: tuple[str, ...] = ()
+    base: str | None = None
+    changed: bool = False
+    fix: bool = False
+    unsafe_fixes: bool = False
+    severity: str | None = None
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` holding ``.git`` or ``pyproject.toml``."""
+    start = start.absolute()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            return folder
+    return start
+
+
+def repo_relative(root: Path, paths: Sequence[str], cwd: Path) -> tuple[str, ...]:
+    """``paths`` as repo-relative POSIX strings; a path outside ``root`` is an error."""
+    result = []
+    for raw in paths:
+        absolute = Path(os.path.normpath(cwd / raw))
+        try:
+            result.append(absolute.relative_to(root).as_posix())
+        except ValueError as err:
+            raise HarnessError(
+                f"{raw}: outside the repository {root}; pass paths inside it"
+            ) from err
+    return tuple(result)
+
+
+def select_gates(settings: Settings, request: CheckRequest) -> list[Gate]:
+    """The gates to run, in registry order."""
+    for gate_id in request.gates:
+        if gate_id not in GATE_IDS:
+            raise HarnessError(f"--gate {gate_id}: unknown gate; gates are {', '.join(GATE_IDS)}")
+    if request.gates:
+        return [_load(g) for g in GATE_IDS if g in request.gates]
+    tiers = ("fast",) if request.fast else DEFAULT_TIERS
+    gates = [_load(g) for g in GATE_IDS if g in settings.enabled_gates]
+    return [g for g in gates if g.tier in tiers]
+
+
+def _load(gate_id: str) -> Gate:
+    try:
+        return load_gate(gate_id)
+    except ModuleNotFoundError as err:
+        raise HarnessError(
+            f"gate {gate_id}: module {err.name} is missing; run `--gate ID` for the gates that exist"
+        ) from err
+
+
+def changed_paths(root: Path, request: CheckRequest) -> tuple[str, ...] | None:
+    """Files changed against the ref (None when the request is not diff-based)."""
+    if not (request.fast or request.changed or request.base):
+        return None
+    from harness.git import changed_files, is_repo
+
+    if not is_repo(root):
+        raise HarnessError(f"{root}: not a git repository; --fast/--changed/--base need git")
+    return tuple(changed_files(root, request.base or "HEAD"))
+
+
+def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> CheckReport:
+    """Run the requested gates over ``root`` and collect their results."""
+    settings = load_settings(root)
+    if request.severity is not None:
+        if request.severity not in SEVERITY_RANK:
+            raise HarnessError(
+                f"--severity {request.severity}: expected one of error, warning, info"
+            )
+        settings = replace(settings, fail_severity=request.severity)
+    gates = select_gates(settings, request)
+    explicit = repo_relative(root, request.paths, cwd or Path.cwd())
+    changed = changed_paths(root, request)
+    if changed is None:
+        paths = explicit
+    elif explicit:
+        is_under = lambda p: any(p == e or p.startswith(e.rstrip("/") + "/") for e in explicit)  # noqa: E731
+        paths = tuple(p for p in changed if is_under(p) or p in explicit)
+    else:
+        paths = changed
+    results = []
+    for gate in gates:
+        context = GateContext(
+            root=root,
+            paths=paths,
+            changed_only=changed is not None,
+            base=request.base,
+            fix=request.fix,
+            unsafe_fixes=request.unsafe_fixes,
+            settings=settings,
+            options=dict(settings.gate_options.get(gate.id, {})),
+        )
+        results.append(run_gate(gate, context))
+    return CheckReport(gates=results, fail_severity=settings.fail_severity)
+
+
+def run_gate(gate: Gate, context: GateContext) -> GateResult:
+    """Run one gate; a crash becomes a one-line HarnessError (set HARNESS_TRACEBACK=1 to see it)."""
+    started = time.perf_counter()
+    try:
+        result = gate.run(context)
+    except HarnessError:
+        raise
+    except Exception as err:
+        if os.environ.get("HARNESS_TRACEBACK"):
+            raise
+        raise HarnessError(
+            f"gate {gate.id} crashed: {type(err).__name__}: {err}; rerun with HARNESS_TRACEBACK=1"
+        ) from err
+    if not result.duration_s:
+        result.duration_s = time.perf_counter() - started
+    return result

@@ -1,0 +1,229 @@
+"""The ``harness`` command line: parse arguments, call one function, print, exit.
+
+Exit codes: 0 clean, 1 findings at or above the failing severity, 2 usage or internal error
+(printed as one ``error: ...`` line). Heavy modules are imported inside the commands so that
+``harness check --fast`` starts quickly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from harness.report import FORMATS
+
+SEVERITIES = ("error", "warning", "info")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _root(root: str | None) -> Path:
+    from harness.check import find_root
+
+    return Path(root).absolute() if root else find_root(Path.cwd())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="harness-nanochat", prog_name="harness")
+def main() -> None:
+    """Checks, rules and gates for the nanochat repository."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--fast",
+    is_flag=True,
+    help="Pre-commit tier: format, ruff, rules, protected on files changed vs HEAD.",
+)
+@click.option(
+    "--gate", "gates", multiple=True, metavar="ID", help="Run only this gate (repeatable)."
+)
+@click.option(
+    "--base",
+    metavar="REF",
+    help="Only files changed against REF (plus untracked); diff base for gates.",
+)
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="Only files changed against --base (default HEAD) plus untracked.",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--output", type=click.Path(dir_okay=False), help="Write the report here instead of stdout."
+)
+@click.option(
+    "--json-output", type=click.Path(dir_okay=False), help="Also write the json report here."
+)
+@click.option(
+    "--fix", is_flag=True, help="Apply safe fixes; exit 1 while unfixable findings remain."
+)
+@click.option(
+    "--unsafe-fixes", is_flag=True, help="With --fix, also apply fixes that may change behaviour."
+)
+@click.option(
+    "--severity", type=click.Choice(SEVERITIES), help="Fail on findings at or above this level."
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, exists=True),
+    help="Repository root (default: found from cwd).",
+)
+def check(
+    paths: tuple[str, ...],
+    fast: bool,
+    gates: tuple[str, ...],
+    base: str | None,
+    changed: bool,
+    fmt: str,
+    output: str | None,
+    json_output: str | None,
+    fix: bool,
+    unsafe_fixes: bool,
+    severity: str | None,
+    root: str | None,
+) -> None:
+    """Run the gates and report their findings."""
+    from harness.check import CheckRequest, run_check
+    from harness.errors import HarnessError
+
+    request = CheckRequest(
+        paths=paths,
+        fast=fast,
+        gates=gates,
+        base=base,
+        changed=changed,
+        fix=fix or unsafe_fixes,
+        unsafe_fixes=unsafe_fixes,
+        severity=severity,
+    )
+    repo = _root(root)
+    try:
+        report = run_check(repo, request)
+        rendered = _render(fmt, report, repo)
+        if json_output:
+            Path(json_output).write_text(_render("json", report, repo).text, encoding="utf-8")
+    except (HarnessError, OSError) as err:
+        _fail(str(err))
+    if rendered.step_summary is not None:
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
+            handle.write(rendered.step_summary)
+    if output:
+        Path(output).write_text(rendered.text, encoding="utf-8")
+    else:
+        click.echo(rendered.text, nl=False)
+    sys.exit(0 if report.ok else 1)
+
+
+def _render(fmt: str, report, repo: Path):
+    from harness import __version__
+    from harness.config import load_settings
+    from harness.report import RenderContext, render
+
+    rules_meta = {}
+    if fmt == "sarif":
+        from harness.lint.catalog import sarif_rule_meta
+
+        rules_meta = sarif_rule_meta({f.rule for f in report.findings})
+    context = RenderContext(
+        rules=rules_meta,
+        read_line=_line_reader(repo),
+        limit=load_settings(repo).text_limit,
+        tool_version=__version__,
+        has_step_summary=bool(os.environ.get("GITHUB_STEP_SUMMARY")),
+    )
+    return render(fmt, report, context)
+
+
+def _line_reader(repo: Path):
+    files: dict[str, list[str] | None] = {}
+
+    def read_line(path: str, line: int) -> str | None:
+        if path not in files:
+            try:
+                files[path] = (repo / path).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                files[path] = None
+        lines = files[path]
+        return lines[line - 1] if lines is not None and 0 < line <= len(lines) else None
+
+    return read_line
+
+
+@main.command()
+@click.argument("code")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def explain(code: str, fmt: str) -> None:
+    """Show a rule's or gate code's docs and golden examples."""
+    from harness.errors import HarnessError
+    from harness.lint.catalog import explain as explain_code
+    from harness.lint.catalog import explain_text
+
+    try:
+        entry = explain_code(code, _root(None))
+    except HarnessError as err:
+        _fail(str(err))
+    click.echo(
+        json.dumps(entry, indent=2, ensure_ascii=False) if fmt == "json" else explain_text(entry),
+        nl=fmt == "json",
+    )
+
+
+@main.command(name="rules")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+def list_rules(fmt: str) -> None:
+    """List every rule: code, name, severity, fixable, summary."""
+    from harness.lint.catalog import rules_markdown, rules_table, rules_text
+
+    entries = rules_table()
+    if fmt == "json":
+        fields = ("code", "name", "severity", "fixable", "summary")
+        click.echo(
+            json.dumps([{k: e[k] for k in fields} for e in entries], indent=2, ensure_ascii=False)
+        )
+    else:
+        click.echo(rules_markdown(entries) if fmt == "markdown" else rules_text(entries), nl=False)
+
+
+@main.group()
+def protect() -> None:
+    """Manage the manifest of sealed files."""
+
+
+@protect.command()
+@click.option(
+    "--reason", required=True, help="Why the sealed files changed (recorded in the manifest)."
+)
+@click.option("--who", help="Who approves (default: git user.name).")
+def approve(reason: str, who: str | None) -> None:
+    """Re-approve the sealed-file manifest after an intended change."""
+    from harness.errors import HarnessError
+    from harness.protect import approve as approve_manifest
+
+    try:
+        changed = approve_manifest(_root(None), reason, who)
+    except (HarnessError, OSError, ValueError) as err:
+        _fail(str(err))
+    for path in changed:
+        click.echo(f"approved {path}")
+    click.echo(f"manifest approved ({len(changed)} changed files)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""What ``harness explain`` and ``harness rules`` show, and the rule metadata SARIF carries.
+
+Rule docs come from each rule's docstring sections; golden examples from
+``golden/<CODE>/bad_*.py`` and ``good_*.py``; gate codes (HC..., FMT..., ...) from each gate's
+``codes``. Returns plain dicts and strings; printing is the CLI's job.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.gates import GATE_IDS, Gate, load_gate
+
+SECTION_ORDER = (
+    "What it does",
+    "Why is this bad?",
+    "Example",
+    "Use instead",
+    "Fix safety",
+    "Options",
+)
+
+
+def rule_entry(rule: type) -> dict[str, Any]:
+    """Everything known about one Rule class, as JSON-ready data."""
+    docs = rule.docs()
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "kind": "rule",
+        "severity": rule.severity,
+        "fixable": rule.fix_applicability != "never",
+        "fix_applicability": rule.fix_applicability,
+        "summary": _first_line(docs.get("summary") or docs.get("What it does", "")),
+        "message": rule.message,
+        "fix_title": rule.fix_title,
+        "tags": list(rule.tags),
+        "sections": {k: docs[k] for k in SECTION_ORDER if k in docs},
+        "options": [
+            {"name": name, "default": option.default, "doc": option.doc}
+            for name, option in sorted(rule.options.items())
+        ],
+    }
+
+
+def _first_line(text: str) -> str:
+    return " ".join(text.strip().split("\n\n")[0].split())
+
+
+def rules_table() -> list[dict[str, Any]]:
+    from rules import all_rules
+
+    return [rule_entry(r) for r in all_rules()]
+
+
+def available_gates() -> list[Gate]:
+    """Gates whose modules exist (a gate still being written is skipped, not an error)."""
+    gates = []
+    for gate_id in GATE_IDS:
+        try:
+            gates.append(load_gate(gate_id))
+        except ModuleNotFoundError as err:
+            if err.name != f"harness.gates.{gate_id.replace('-', '_')}":
+                raise
+    return gates
+
+
+def gate_code_entries() -> dict[str, dict[str, Any]]:
+    entries = {}
+    for gate in available_gates():
+        for code, text in gate.codes.items():
+            entries[code] = {
+                "code": code,
+                "kind": "gate",
+                "gate": gate.id,
+                "summary": _first_line(text),
+                "text": text,
+            }
+    return entries
+
+
+def golden_examples(root: Path, code: str) -> list[dict[str, str]]:
+    folder = root / "golden" / code
+    if not folder.is_dir():
+        return []
+    files = sorted(folder.glob("bad_*.py")) + sorted(folder.glob("good_*.py"))
+    return [
+        {
+            "file": p.relative_to(root).as_posix(),
+            "kind": p.name.split("_")[0],
+            "text": p.read_text(encoding="utf-8"),
+        }
+        for p in files
+    ]
+
+
+def explain(code: str, root: Path) -> dict[str, Any]:
+    """Docs of a rule or gate code; unknown codes raise a one-line HarnessError."""
+    from rules import rule_by_code
+
+    code = code.strip().upper()
+    rule = rule_by_code(code)
+    if rule is not None:
+        return {**rule_entry(rule), "golden": golden_examples(root, code)}
+    entry = gate_code_entries().get(code)
+    if entry is None:
+        raise HarnessError(f"unknown code {code!r}; run `harness rules` to list the rule codes")
+    return entry
+
+
+def explain_text(entry: dict[str, Any]) -> str:
+    if entry["kind"] == "gate":
+        return f"{entry['code']} (gate {entry['gate']})\n\n{entry['text']}\n"
+    fixable = {"always": "fix available", "sometimes": "fix sometimes available"}
+    head = f"{entry['code']} {entry['name']} ({entry['severity']}, {fixable.get(entry['fix_applicability'], 'no fix')})"
+    parts = [head, "", entry["summary"]]
+    for section, text in entry["sections"].items():
+        if section == "Options":
+            continue
+        parts += ["", f"{section}:", _indent(text)]
+    if entry["options"]:
+        parts += ["", "Options:"]
+        parts += [
+            f"    {o['name']} (default {o['default']!r}): {o['doc']}" for o in entry["options"]
+        ]
+    for example in entry.get("golden", []):
+        parts += [
+            "",
+            f"Golden {example['kind']} example ({example['file']}):",
+            _indent(example["text"].rstrip()),
+        ]
+    return "\n".join(parts) + "\n"
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" if line.strip() else "" for line in text.splitlines())
+
+
+def rules_text(entries: list[dict[str, Any]]) -> str:
+    lines = [f"{'code':<7} {'name':<36} {'severity':<8} {'fix':<4} summary"]
+    for e in entries:
+        fix = "yes" if e["fixable"] else "no"
+        lines.append(f"{e['code']:<7} {e['name']:<36} {e['severity']:<8} {fix:<4} {e['summary']}")
+    return "\n".join(lines) + "\n"
+
+
+def rules_markdown(entries: list[dict[str, Any]]) -> str:
+    lines = ["| code | name | severity | fixable | summary |", "|---|---|---|---|---|"]
+    for e in entries:
+        summary = e["summary"].replace("|", "\\|")
+        lines.append(
+            f"| {e['code']} | {e['name']} | {e['severity']} | {'yes' if e['fixable'] else 'no'} | {summary} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def sarif_rule_meta(codes: set[str]) -> dict[str, dict[str, Any]]:
+    """Per code: name, short and full description, help (text and markdown), default level."""
+    from rules import rule_by_code
+
+    meta: dict[str, dict[str, Any]] = {}
+    gate_entries: dict[str, dict[str, Any]] | None = None
+    for code in sorted(codes):
+        rule = rule_by_code(code)
+        if rule is not None:
+            entry = rule_entry(rule)
+            sections = entry["sections"]
+            help_md = "\n\n".join(f"### {k}\n{v}" for k, v in sections.items())
+            meta[code] = {
+                "name": entry["name"],
+                "short": entry["summary"] or entry["name"],
+                "full": sections.get("Why is this bad?", entry["summary"]) or entry["name"],
+                "help_text": f"{entry['fix_title']}. Run `harness explain {code}`.",
+                "help_markdown": help_md or entry["summary"],
+                "severity": entry["severity"],
+            }
+            continue
+        if gate_entries is None:
+            gate_entries = gate_code_entries()
+        gate_entry = gate_entries.get(code)
+        if gate_entry is not None:
+            meta[code] = {
+                "name": code,
+                "short": gate_entry["summary"],
+                "full": gate_entry["text"],
+                "help_text": gate_entry["text"],
+                "help_markdown": gate_entry["text"],
+                "severity": "error",
+            }
+    return meta
