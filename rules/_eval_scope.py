@@ -1,0 +1,38 @@
+"""A visitor mixin that knows whether it is inside an evaluation function.
+
+Not a rule module (it defines no Rule subclass). An evaluation function is one whose name
+starts with ``eval``, ``evaluate``, ``validate``, ``validation``, ``estimate_loss``, ``val_``
+or ``compute_val``, or contains ``_eval``/``_val_`` (``run_eval``, ``compute_val_bpb``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+_EVAL_NAME = re.compile(r"^(eval|evaluate|validate|validation|estimate_loss|val_|compute_val)|_eval|_val_|_bpb$")
+
+
+def is_eval_name(name: str) -> bool:
+    return bool(_EVAL_NAME.search(name.lower()))
+
+
+class EvalScope:
+    """Mixin for a Rule: ``eval_function`` is the innermost enclosing evaluation function or None."""
+
+    def _eval_stack(self) -> list[cst.FunctionDef | None]:
+        if "_eval_functions" not in self.__dict__:
+            self._eval_functions: list[cst.FunctionDef | None] = []
+        return self._eval_functions
+
+    @property
+    def eval_function(self) -> cst.FunctionDef | None:
+        stack = self._eval_stack()
+        return next((f for f in reversed(stack) if f is not None), None)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._eval_stack().append(node if is_eval_name(node.name.value) else None)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._eval_stack().pop()

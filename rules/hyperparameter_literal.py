@@ -1,0 +1,177 @@
+"""
+What it does
+Flags hyperparameters written as numeric literals in nanochat modules other than the config
+module. A literal counts as a hyperparameter when it is:
+
+- the value of a keyword argument or parameter default whose name is a hyperparameter name
+  (``lr``, ``betas``, ``weight_decay``, ``eps``, ``momentum``, ``warmup_steps``, ``max_norm``,
+  ``dropout``, ``label_smoothing``, ``final_lr_frac``... or any name ending in ``_lr``);
+- a positional argument to an optimizer or LR-scheduler constructor, or the ``max_norm`` of
+  ``clip_grad_norm_``;
+- assigned to a variable or dict key with a hyperparameter name (``lr = 3e-4``,
+  ``WARMUP_STEPS = 200``, ``{"lr": 0.3}``), or a float literal other than 0.5 and 2.0 inside a
+  formula assigned to one (``momentum = (1 - frac) * 0.85 + frac * 0.95``);
+- compared with the step counter or used as its modulus in the step loop
+  (``if step % 100 == 0``, ``if step < 500``).
+
+The trivial values ``0``, ``1``, ``-1``, ``0.0`` and ``1.0`` never count, and neither does
+arithmetic elsewhere (shape math such as ``4 * dim`` or ``head_dim // 2``, ``0.5`` in a cosine
+formula).
+
+Why is this bad?
+A number buried in an optimizer call or a step loop is a hyperparameter nobody can see, sweep
+or record: experiments that "change the learning rate" through the config silently keep the
+buried value, and the run summary lies about what was trained.
+
+Example
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.9, 0.95), weight_decay=0.1)
+
+Use instead
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.adam_betas, weight_decay=cfg.optim.weight_decay
+    )
+
+Fix safety
+No automatic fix: the value needs a named field in ``nanochat/config.py``.
+
+Options
+config_paths: path globs of the modules where hyperparameter literals belong (default
+``*/config.py``, ``*/configs/*``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+import libcst as cst
+
+from harness.lint.rule import Option, Rule
+from rules._step_loop import StepLoopScope
+from rules._syntax import STEP_LOOP_TARGETS, call_name, dotted, number_value, positional, string_value
+from rules.object_created_in_step_loop import OPTIMIZERS
+
+HYPER_NAMES = frozenset(
+    {"lr", "learning_rate", "betas", "beta1", "beta2", "weight_decay", "wd", "eps", "epsilon"}
+    | {"momentum", "dampening", "warmup", "warmup_steps", "warmup_iters", "warmup_ratio"}
+    | {"warmdown_ratio", "cooldown_steps", "decay_steps", "max_norm", "clip", "grad_clip"}
+    | {"clip_value", "dropout", "label_smoothing", "gamma", "min_lr", "max_lr", "final_lr_frac"}
+    | {"lr_decay", "ns_steps", "temperature", "z_loss", "init_std", "softcap", "logit_softcap"}
+)
+_SCHEDULERS = frozenset(
+    {"StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR", "LinearLR"}
+    | {"CosineAnnealingWarmRestarts", "CyclicLR", "PolynomialLR", "ConstantLR"}
+)
+_TRIVIAL = (0, 1, -1)
+_ARITHMETIC_TRIVIAL = (0.0, 1.0, 0.5, 2.0, -1.0)
+
+
+def is_hyper_name(name: str) -> bool:
+    lowered = name.lower().lstrip("_")
+    return lowered in HYPER_NAMES or lowered.endswith("_lr") or bool(re.fullmatch(r"adam_beta\d?", lowered))
+
+
+class HyperparameterLiteral(StepLoopScope, Rule):
+    code = "NC301"
+    name = "hyperparameter-literal"
+    severity = "error"
+    message = "hyperparameter {what} = {value} written inline in {module}"
+    fix_title = "Add a field to the config dataclass (nanochat/config.py) and read it from there"
+    tags = ("configuration",)
+    prefilter = ("lr", "decay", "eps", "beta", "step", "warmup", "clip", "momentum", "dropout", "Adam", "SGD")
+    include = ("nanochat/*",)
+    exclude = ("tests/*",)
+    options = {
+        "config_paths": Option(
+            default=("*/config.py", "*/configs/*"),
+            doc="path globs of the modules where hyperparameter literals belong",
+            kind=(tuple, list),
+        )
+    }
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._skip = any(fnmatch.fnmatch(context.path, g) for g in self.option("config_paths"))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef(node)
+        for param in (*node.params.params, *node.params.kwonly_params):
+            if param.default is not None and is_hyper_name(param.name.value):
+                self._check(param.default, f"default of {param.name.value!r}")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = (call_name(node) or "").rsplit(".", 1)[-1]
+        for arg in node.args:
+            if arg.keyword is not None and is_hyper_name(arg.keyword.value):
+                self._check(arg.value, arg.keyword.value)
+        if name in OPTIMIZERS or name in _SCHEDULERS:
+            for index, arg in enumerate(positional(node)[1:], start=1):
+                self._check(arg.value, f"{name} argument {index}")
+        elif name in ("clip_grad_norm_", "clip_grad_value_"):
+            for arg in positional(node)[1:2]:
+                self._check(arg.value, f"{name} max_norm")
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            name = dotted(target.target)
+            if name and is_hyper_name(name.rsplit(".", 1)[-1]):
+                self._check(node.value, name)
+                self._check_arithmetic(node.value, name)
+
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        key = string_value(node.key)
+        if key and is_hyper_name(key):
+            self._check(node.value, repr(key))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        name = dotted(node.target)
+        if node.value is not None and name and is_hyper_name(name.rsplit(".", 1)[-1]):
+            self._check(node.value, name)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        if not self.in_step_loop:
+            return
+        operands = [node.left, *(c.comparator for c in node.comparisons)]
+        if any(_is_step(o) for o in operands):
+            for operand in operands:
+                self._check(operand, "step threshold")
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if self.in_step_loop and isinstance(node.operator, cst.Modulo) and _is_step(node.left):
+            self._check(node.right, "step interval")
+
+    def _check_arithmetic(self, expr: cst.BaseExpression, name: str) -> None:
+        """Float literals inside a formula assigned to a hyperparameter (``momentum = 0.85 * a``)."""
+        if self._skip or not isinstance(expr, cst.BinaryOperation):
+            return
+        literals = _Literals()
+        expr.visit(literals)
+        for literal in literals.found:
+            self.report(literal, what=f"in the formula for {name}", value=literal.value, module=self.context.module)
+
+    def _check(self, expr: cst.BaseExpression, what: str) -> None:
+        if self._skip:
+            return
+        values = expr.elements if isinstance(expr, (cst.Tuple, cst.List)) else None
+        literals = [e.value for e in values] if values is not None else [expr]
+        numbers = [number_value(e) for e in literals]
+        if not numbers or any(n is None for n in numbers) or all(n in _TRIVIAL for n in numbers):
+            return
+        value = _EMPTY.code_for_node(expr)
+        self.report(expr, what=what, value=value, module=self.context.module)
+
+
+class _Literals(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: list[cst.BaseExpression] = []
+
+    def visit_Float(self, node: cst.Float) -> None:
+        if number_value(node) not in _ARITHMETIC_TRIVIAL:
+            self.found.append(node)
+
+
+def _is_step(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value in STEP_LOOP_TARGETS | {"step_idx", "iter_num"}
+
+
+_EMPTY = cst.Module(body=[])
