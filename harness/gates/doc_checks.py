@@ -1,0 +1,219 @@
+"""The facts the docs gate checks mentions against: files, commands, modules, codes, rule docs.
+
+``CommandIndex`` knows the ``harness`` command tree (read from the installed CLI in a child
+process, so harness.cli is never imported here) and the Makefile's targets.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from harness.findings import Finding
+from harness.gates import GATE_IDS, load_gate
+from harness.gates.tool_run import problem_finding, run_tool
+
+REQUIRED_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
+REFERENCE = "docs/rules.md"
+_MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.%/\- ]+?)\s*::?(?!=)")
+# Walks the click tree of harness.cli: {"sub command": {"options": [...], "commands": [...]}}.
+_CLI_PROBE = """
+import json, sys
+import click
+from harness.cli import main
+
+def walk(cmd, path, out):
+    opts = sorted(o for p in cmd.params for o in [*p.opts, *p.secondary_opts] if o.startswith("-"))
+    subs = sorted(cmd.commands) if isinstance(cmd, click.Group) else []
+    out[" ".join(path)] = {"options": opts, "commands": subs}
+    for name in subs:
+        walk(cmd.commands[name], [*path, name], out)
+    return out
+
+json.dump(walk(main, [], {}), sys.stdout)
+"""
+
+
+class CommandIndex:
+    """Answers "does this `harness ...` / `make ...` command exist?" for one repository."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @cached_property
+    def harness_tree(self) -> dict[str, Any] | str:
+        ran = run_tool([sys.executable, "-c", _CLI_PROBE], self.root, timeout_s=60)
+        try:
+            return json.loads(ran.stdout) if ran.returncode == 0 else ran.problem or ran.tail(1)
+        except json.JSONDecodeError:
+            return "the harness CLI printed no command tree"
+
+    @cached_property
+    def make_targets(self) -> set[str] | None:
+        try:
+            text = (self.root / "Makefile").read_text(encoding="utf-8")
+        except OSError:
+            return None
+        targets: set[str] = set()
+        for line in text.splitlines():
+            match = _MAKE_TARGET.match(line)
+            if match and not line.startswith(("\t", " ")):
+                targets.update(t for t in match.group(1).split() if not t.startswith("."))
+        return targets
+
+    def problem(self, kind: str, command: str) -> str:
+        """Why ``command`` does not exist, or an empty string when it does."""
+        words = [w.strip("[]") for w in command.split()[1:]]
+        words = words[
+            : next((i for i, w in enumerate(words) if w in ("|", "&&", ">", "#", "||")), len(words))
+        ]
+        return self._harness_problem(words) if kind == "harness" else self._make_problem(words)
+
+    def _make_problem(self, words: list[str]) -> str:
+        if self.make_targets is None:
+            return "there is no Makefile"
+        unknown = [
+            w
+            for w in words
+            if w and not w.startswith("-") and "=" not in w and w not in self.make_targets
+        ]
+        return f"no make target {unknown[0]!r}" if unknown else ""
+
+    def _harness_problem(self, words: list[str]) -> str:
+        tree = self.harness_tree
+        if isinstance(tree, str):
+            return f"the harness CLI could not be loaded ({tree})"
+        node = ""
+        for word in words:
+            word = word.rstrip(".")
+            if not word:
+                continue
+            if word.startswith("-"):
+                option = word.split("=", 1)[0]
+                if option not in tree[node]["options"] and option not in ("-h", "--help"):
+                    return f"`harness {node}`".replace(" `", "`") + f" has no option {option}"
+            elif word in tree[node]["commands"]:
+                node = f"{node} {word}".strip()
+            elif tree[node]["commands"]:
+                return f"`harness {node}`".replace(" `", "`") + f" has no subcommand {word!r}"
+        return ""
+
+
+def module_resolves(root: Path, module: str) -> bool:
+    """Whether ``python -m module`` would find something: a repo module or an installed package."""
+    parts = module.split(".")
+    base = root.joinpath(*parts)
+    if base.with_suffix(".py").is_file() or (base / "__main__.py").is_file():
+        return True
+    if (root / parts[0] / "__init__.py").is_file() or (root / f"{parts[0]}.py").is_file():
+        return False
+    return importlib.util.find_spec(parts[0]) is not None
+
+
+def missing_paths(root: Path, doc_dir: Path, paths: list[str]) -> set[str]:
+    """The ``paths`` that exist neither under ``root`` nor beside the document, nor are git-ignored."""
+    missing = set()
+    for text in set(paths):
+        clean = text.rstrip("/")
+        if any(ch in clean for ch in "*?["):
+            if not next(iter(root.glob(clean)), None):
+                missing.add(text)
+        elif not ((root / clean).exists() or (root / doc_dir / clean).exists()):
+            missing.add(text)
+    if not missing:
+        return missing
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--stdin", "--no-index"],
+        cwd=root,
+        input="\n".join(p.rstrip("/") for p in sorted(missing)),
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    return {p for p in missing if p.rstrip("/") not in ignored}
+
+
+def known_codes() -> set[str]:
+    """Codes of every lint rule and every gate finding."""
+    import rules
+
+    codes = {r.code for r in rules.all_rules()}
+    for gate_id in GATE_IDS:
+        try:
+            codes.update(load_gate(gate_id).codes)
+        except ImportError:
+            continue  # a gate module that does not exist yet defines no codes
+    return codes
+
+
+def _rules_live_in(root: Path) -> bool:
+    import rules
+
+    return Path(rules.__file__).resolve().parent.parent == root.resolve()
+
+
+def rule_findings(root: Path) -> list[Finding]:
+    """DOC005: rules without their docs sections or golden examples (rules of this repo only)."""
+    if not _rules_live_in(root):
+        return []
+    import rules
+
+    findings = []
+    for rule in rules.all_rules():
+        source = Path(sys.modules[rule.__module__].__file__ or "").resolve()
+        rule_path = source.relative_to(root.resolve()).as_posix()
+        absent = [s for s in REQUIRED_SECTIONS if not rule.docs().get(s)]
+        if absent:
+            findings.append(
+                problem_finding(
+                    "DOC005",
+                    rule_path,
+                    f"rule {rule.code} lacks docs sections: {', '.join(absent)}",
+                    "Add the missing sections to the rule's docstring",
+                )
+            )
+        golden = root / "golden" / rule.code
+        for kind in ("bad", "good"):
+            if not any(golden.glob(f"{kind}_*.py")):
+                findings.append(
+                    problem_finding(
+                        "DOC005",
+                        rule_path,
+                        f"rule {rule.code} has no golden/{rule.code}/{kind}_*.py example",
+                        f"Add golden/{rule.code}/{kind}_<case>.py annotated with the findings it must produce",
+                    )
+                )
+    return findings
+
+
+def reference_findings(root: Path) -> list[Finding]:
+    """DOC006: the committed rules reference differs from what the renderer produces now."""
+    if not _rules_live_in(root):
+        return []
+    try:
+        reference = importlib.import_module("harness.lint.reference")
+    except ImportError:
+        return []  # no renderer in this checkout: nothing generated to compare
+    expected = reference.render_rules_reference()
+    try:
+        committed = (root / REFERENCE).read_text(encoding="utf-8")
+    except OSError:
+        committed = None
+    if committed == expected:
+        return []
+    what = "is missing" if committed is None else "is out of date with the rules"
+    return [
+        problem_finding(
+            "DOC006",
+            REFERENCE,
+            f"{REFERENCE} {what}",
+            f"Regenerate {REFERENCE} with `harness rules --format markdown --output {REFERENCE}`",
+        )
+    ]
