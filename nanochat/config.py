@@ -78,7 +78,9 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    corpus_dir: str = ""  # empty: the Python docs' .rst sources from Debian's python3.11-doc
+    # directory of text files; default $NANOCHAT_CORPUS_DIR, else (empty) the Python docs' .rst
+    # sources from Debian's python3.11-doc
+    corpus_dir: str = field(default_factory=lambda: os.environ.get("NANOCHAT_CORPUS_DIR", ""))
     parquet_dir: str = ""  # FineWeb/ClimbMix-style shards (text column; last shard = validation)
     tokens_per_shard: int = 2**20
     val_fraction: float = 0.05  # fraction of corpus documents held out for validation

@@ -224,7 +224,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="vocabulary size including <|bos|> (default: %(default)s; 32768 on GPU)",
     )
     prep.add_argument(
-        "--corpus-dir", default="", help="directory of text files (default: Python docs)"
+        "--corpus-dir",
+        default="",
+        help="directory of text files (default: $NANOCHAT_CORPUS_DIR, else the Python docs)",
     )
     prep.add_argument(
         "--parquet-dir", default="", help="directory of *.parquet shards with a text column"
@@ -238,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
     args = _parse_args(argv)
-    cfg = replace(DataConfig(), corpus_dir=args.corpus_dir, parquet_dir=args.parquet_dir)
+    overrides = {"corpus_dir": args.corpus_dir, "parquet_dir": args.parquet_dir}
+    cfg = replace(DataConfig(), **{k: v for k, v in overrides.items() if v})
     console = Console(stderr=True)
     columns = (TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn())
     try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,8 +65,8 @@ class CorpusSource:
 
 
 def resolve_corpus_dir(cfg: DataConfig) -> Path:
-    """DataConfig.corpus_dir, else $NANOCHAT_CORPUS_DIR, else the Debian Python docs."""
-    return Path(cfg.corpus_dir or os.environ.get("NANOCHAT_CORPUS_DIR") or DEFAULT_CORPUS_DIR)
+    """DataConfig.corpus_dir (which defaults to $NANOCHAT_CORPUS_DIR), else the Python docs."""
+    return Path(cfg.corpus_dir or DEFAULT_CORPUS_DIR)
 
 
 def corpus_id_for(kind: str, root: Path) -> str:
