@@ -50,7 +50,7 @@ class LintCache:
     def get(self, path: str, digest: str) -> list[Finding] | None:
         entry = self._entry(path, digest)
         try:
-            text = entry.read_text(encoding="utf-8")
+            text = entry.read_bytes()
         except FileNotFoundError:
             return None
         try:

@@ -46,7 +46,10 @@ def rule_entry(rule: type) -> dict[str, Any]:
 
 
 def _first_line(text: str) -> str:
-    return " ".join(text.strip().split("\n\n")[0].split())
+    """The first sentence of the first paragraph, on one line."""
+    paragraph = " ".join(text.strip().split("\n\n")[0].split())
+    end = paragraph.find(". ")
+    return paragraph[: end + 1] if end >= 0 else paragraph
 
 
 def rules_table() -> list[dict[str, Any]]:
@@ -119,7 +122,7 @@ def explain_text(entry: dict[str, Any]) -> str:
     for section, text in entry["sections"].items():
         if section == "Options":
             continue
-        parts += ["", f"{section}:", _indent(text)]
+        parts += ["", section if section.endswith("?") else f"{section}:", _indent(text)]
     if entry["options"]:
         parts += ["", "Options:"]
         parts += [

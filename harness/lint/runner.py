@@ -68,6 +68,7 @@ class RuleSet:
         self.settings = settings
         self.is_catalogue = rules is None
         self._rules: tuple[type, ...] | None = None if rules is None else tuple(rules)
+        self._is_validated = False
 
     def key(self) -> str:
         lint_dir = Path(__file__).parent
@@ -84,12 +85,15 @@ class RuleSet:
         return source_key(sources, names, self.settings.fingerprint(), __version__)
 
     def all(self) -> tuple[type, ...]:
-        if self._rules is None:
+        if not self._is_validated:
             from harness.config import validate_rules
-            from rules import all_rules
 
-            self._rules = all_rules()
+            if self._rules is None:
+                from rules import all_rules
+
+                self._rules = all_rules()
             validate_rules(self.settings, self._rules, ENGINE_CODES)
+            self._is_validated = True
         return self._rules
 
     def enabled(self) -> list[type]:
