@@ -61,9 +61,12 @@ def evaluate(
             sums = step_sums if sums is None else sums + step_sums
     finally:
         model.train(was_training)
-    if sums is None:
+    is_distributed = dist.is_available() and dist.is_initialized()
+    if sums is None and not is_distributed:
         raise NanochatError("evaluation received no batches; check the val split and max_steps")
-    if dist.is_available() and dist.is_initialized():
+    if is_distributed:
+        # a rank without batches still joins the reduction, so the other ranks never hang
+        sums = torch.zeros(3, device=token_bytes.device) if sums is None else sums
         dist.all_reduce(sums, op=dist.ReduceOp.SUM)
     nats, n_bytes, n_tokens = (float(v) for v in sums.cpu())
     if n_bytes <= 0:
