@@ -88,6 +88,12 @@ def has_value_embed(layer: int, config: ModelConfig) -> bool:
     return config.value_embeds and layer % 2 == (config.depth - 1) % 2
 
 
+def _embedding(num: int, dim: int) -> nn.Embedding:
+    """An embedding without its default N(0, 1) draw: init_weights sets it, and that draw on the
+    meta device costs about a second of one-time dispatch."""
+    return nn.Embedding(num, dim, _weight=torch.empty(num, dim))
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: ModelConfig, layer: int):
         super().__init__()
@@ -157,11 +163,11 @@ class GPT(nn.Module):
         self.windows = layer_windows(config)
         vocab, dim = config.padded_vocab_size, config.model_dim
         kv_dim = config.n_kv_head * config.head_dim
-        self.wte = nn.Embedding(vocab, dim)
+        self.wte = _embedding(vocab, dim)
         self.blocks = nn.ModuleList([Block(config, i) for i in range(config.depth)])
         self.value_embeds = nn.ModuleDict(
             {
-                str(i): nn.Embedding(vocab, kv_dim)
+                str(i): _embedding(vocab, kv_dim)
                 for i in range(config.depth)
                 if has_value_embed(i, config)
             }
@@ -169,9 +175,14 @@ class GPT(nn.Module):
         self.lm_head = nn.Linear(dim, vocab, bias=False)
         self.resid_lambdas = nn.Parameter(torch.ones(config.depth))
         self.x0_lambdas = nn.Parameter(torch.zeros(config.depth))
-        cos, sin = rotary_tables(
-            config.sequence_len, config.head_dim, config.rope_base, self.wte.weight.device
-        )
+        # Tables are computed for real in init_weights; arange on the meta device would pull in
+        # torch._dynamo (about a second of imports) for nothing.
+        shape = (1, config.sequence_len, 1, config.head_dim // 2)
+        cos, sin = torch.empty(shape), torch.empty(shape)
+        if not self.wte.weight.is_meta:
+            cos, sin = rotary_tables(
+                config.sequence_len, config.head_dim, config.rope_base, self.wte.weight.device
+            )
         self.register_buffer("cos", cos, persistent=False)
         self.register_buffer("sin", sin, persistent=False)
 
