@@ -1,0 +1,98 @@
+'''
+What it does
+Flags a one-line docstring of a function or class that only restates its name: after dropping
+filler words (the, a, an, this, function, method, class, that, which, returns, return, gets,
+given, for, of, to, and, helper, simple, object, instance) and plural or verb endings, every
+remaining word of the docstring appears in the name (``def get_batch(): """Get the batch."""``,
+``class TokenizerConfig: """Tokenizer config class."""``). Docstrings of more than twelve
+words are never flagged.
+
+Why is this bad?
+A docstring that repeats the name costs a line, reads as documentation, and tells the reader
+nothing: not the shapes, units, side effects or reasons that a docstring is for. It is a
+classic trait of generated code.
+
+Example
+    def compute_loss(logits, targets):
+        """Compute the loss."""
+
+Use instead
+    def compute_loss(logits, targets):
+        """Mean cross-entropy in nats over targets != -1; logits (B, T, V), targets (B, T)."""
+
+Fix safety
+The fix deletes the docstring line when the body has other statements. It is safe: only
+``__doc__`` changes, and a docstring that says nothing is not worth keeping.
+'''
+
+from __future__ import annotations
+
+import ast
+import re
+
+import libcst as cst
+
+from harness.findings import Edit
+from harness.lint.rule import Rule
+from rules._syntax import docstring_node
+
+_FILLER = frozenset(
+    {"the", "a", "an", "this", "function", "method", "class", "that", "which", "returns", "return"}
+    | {"gets", "get", "given", "for", "of", "to", "and", "helper", "simple", "object", "instance", "is"}
+    | {"it", "its", "new", "just", "here", "defines", "define", "definition", "implementation"}
+)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "es", "ed", "s"):
+        if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _words(text: str) -> list[str]:
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
+    return [_stem(w) for w in re.findall(r"[a-z0-9]+", spaced.lower())]
+
+
+def restates(name: str, doc: str) -> bool:
+    words = _words(doc)
+    if not words or len(words) > 12 or "\n" in doc.strip():
+        return False
+    name_words = set(_words(name))
+    meaningful = [w for w in words if w not in _FILLER]
+    return bool(meaningful) and all(w in name_words for w in meaningful)
+
+
+class DocstringRestatesName(Rule):
+    code = "NC503"
+    name = "docstring-restates-name"
+    severity = "warning"
+    message = "docstring {doc!r} of {kind} {name} only restates its name"
+    fix_title = "Delete the docstring, or say what the name cannot: shapes, units, side effects, why"
+    fix_applicability = "sometimes"
+    tags = ("agent-slop", "docs")
+    prefilter = ('"""', "'''")
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._check(node, "function")
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._check(node, "class")
+
+    def _check(self, node: cst.FunctionDef | cst.ClassDef, kind: str) -> None:
+        doc_node = docstring_node(node.body)
+        if not isinstance(doc_node, cst.SimpleString):
+            return
+        try:
+            doc = ast.literal_eval(doc_node.value)
+        except (ValueError, SyntaxError):
+            return
+        if not isinstance(doc, str) or not restates(node.name.value, doc):
+            return
+        edits = None
+        statements = node.body.body
+        if len(statements) > 1:
+            pos = self.position(statements[0])
+            edits = (Edit(pos.start.line, 1, pos.end.line + 1, 1, ""),)
+        self.report(doc_node, edits=edits, doc=doc.strip(), kind=kind, name=node.name.value)

@@ -1,0 +1,141 @@
+"""
+What it does
+Flags functions whose body (after the docstring) is only a placeholder:
+
+- ``raise NotImplementedError(...)``, except in a method of a class that is an interface: a
+  ``Protocol``/``ABC`` subclass, a class named ``Base*``/``Abstract*``/``*Base``/``*Mixin``/
+  ``*Interface``, or a class that another class in the same module inherits from;
+- ``pass`` or ``...`` when the function also carries a ``TODO``/``FIXME``/"implement" comment;
+- ``pass`` or ``...`` in a module-level function with no docstring.
+
+Never flagged: ``@abstractmethod``, ``@overload`` and ``@property`` stubs in interfaces, functions in
+``Protocol`` classes, stub files (``*.pyi``), and methods with an empty body that are no-op hooks
+(a method with ``pass`` is a common "override me" default and is left alone unless a TODO marks it).
+
+Why is this bad?
+A placeholder that ships looks finished to its caller: the import works, the call type-checks,
+and the feature silently does nothing (or crashes at the first real use). Agents tend to leave
+these behind when a task is bigger than expected and then report the task as done.
+
+Example
+    def warmdown_lr(step, cfg):
+        # TODO: implement the warmdown
+        pass
+
+Use instead
+    def warmdown_lr(step, cfg):
+        progress = (step - cfg.warmdown_start) / cfg.warmdown_steps
+        return cfg.final_lr_frac + (1 - cfg.final_lr_frac) * (1 - progress)
+
+Fix safety
+No automatic fix: the body has to be written.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from harness.lint.rule import Rule
+from rules._syntax import decorator_names, docstring_node, dotted
+
+_EXEMPT_DECORATORS = frozenset(
+    {"abstractmethod", "abc.abstractmethod", "overload", "typing.overload", "abstractproperty"}
+)
+_INTERFACE_CLASS = re.compile(r"^(Base|Abstract)|(Base|Mixin|Interface|Protocol)$")
+_INTERFACE_BASES = frozenset({"Protocol", "typing.Protocol", "ABC", "abc.ABC", "Generic"})
+_TODO = re.compile(r"\b(TODO|FIXME|XXX|implement)", re.IGNORECASE)
+
+
+class PlaceholderBody(Rule):
+    code = "NC501"
+    name = "placeholder-body"
+    severity = "error"
+    message = "{function}() has a placeholder body ({kind})"
+    fix_title = "Implement the function, or delete it and its callers"
+    tags = ("agent-slop",)
+    prefilter = ("pass", "...", "NotImplementedError")
+    exclude = ("*.pyi",)
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._scopes: list[cst.ClassDef | cst.FunctionDef] = []
+        self._base_names: set[str] = set()
+        self._pending: list[tuple[cst.FunctionDef, str, str | None]] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._scopes.append(node)
+        for base in node.bases:
+            expr = base.value.value if isinstance(base.value, cst.Subscript) else base.value
+            name = dotted(expr)
+            if name:
+                self._base_names.add(name.rsplit(".", 1)[-1])
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        parent = self._scopes[-1] if self._scopes else None
+        self._scopes.append(node)
+        if decorator_names(node) & _EXEMPT_DECORATORS:
+            return
+        kind = _placeholder_kind(node)
+        if kind is None:
+            return
+        owner = parent if isinstance(parent, cst.ClassDef) else None
+        if owner is not None and _is_interface(owner):
+            return
+        has_todo = bool(_TODO.search(_EMPTY.code_for_node(node)))
+        is_module_level = parent is None
+        if kind == "raise NotImplementedError" or has_todo:
+            self._pending.append((node, kind, owner.name.value if owner else None))
+        elif is_module_level and docstring_node(node.body) is None:
+            self._pending.append((node, kind, None))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._scopes.pop()
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for node, kind, owner in self._pending:
+            if owner is not None and owner in self._base_names:
+                continue
+            name = f"{owner}.{node.name.value}" if owner else node.name.value
+            self.report(node.name, function=name, kind=kind)
+
+
+_EMPTY = cst.Module(body=[])
+
+
+def _is_interface(node: cst.ClassDef) -> bool:
+    if _INTERFACE_CLASS.search(node.name.value):
+        return True
+    for base in node.bases:
+        expr = base.value.value if isinstance(base.value, cst.Subscript) else base.value
+        if dotted(expr) in _INTERFACE_BASES:
+            return True
+    return any(a.keyword is not None and a.keyword.value == "metaclass" for a in node.keywords)
+
+
+def _placeholder_kind(node: cst.FunctionDef) -> str | None:
+    body = node.body
+    statements = list(body.body) if isinstance(body, cst.IndentedBlock) else [body]
+    if docstring_node(body) is not None:
+        statements = statements[1:]
+    smalls: list[cst.BaseSmallStatement] = []
+    for statement in statements:
+        if not isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            return None
+        smalls.extend(statement.body)
+    if len(smalls) != 1:
+        return None
+    only = smalls[0]
+    if isinstance(only, cst.Pass):
+        return "pass"
+    if isinstance(only, cst.Expr) and isinstance(only.value, cst.Ellipsis):
+        return "..."
+    if isinstance(only, cst.Raise) and only.exc is not None:
+        exc = only.exc.func if isinstance(only.exc, cst.Call) else only.exc
+        if dotted(exc) == "NotImplementedError":
+            return "raise NotImplementedError"
+    return None
