@@ -1,0 +1,221 @@
+"""The ``harness`` CLI through click's CliRunner: exit codes and exact lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import main
+
+MUTABLE = "def f(a=[]):\n    return a\n"
+MUTABLE_LINE = "m.py:1:9: NC205 parameter 'a' of f() defaults to a mutable list [fix: Default to None and create the object inside the function]"
+UNUSED = "def f(a=None):  # harness: ignore[NC205] was a list once\n    return a\n"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_clean_repository_exits_zero_with_a_summary_line(cli, write):
+    write({"m.py": "x = 1\n"})
+    result = cli("check", "--gate", "rules")
+    assert result.exit_code == 0
+    assert result.output == "checked rules (ok): no findings\n"
+
+
+def test_finding_exits_one_and_prints_location_message_and_fix(cli, write):
+    write({"m.py": MUTABLE})
+    result = cli("check", "--gate", "rules")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        MUTABLE_LINE,
+        "checked rules (failed): 1 finding (1 error)",
+    ]
+
+
+def test_unknown_gate_is_a_usage_error_on_one_line(cli):
+    result = cli("check", "--gate", "lint")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: --gate lint: unknown gate; gates are format, ruff, rules, protected, architecture, "
+        "test-integrity, docs, tests, smoke-train"
+    ]
+
+
+def test_bad_config_exits_two_naming_file_and_key(cli, write):
+    write({"pyproject.toml": "[tool.harness.rules.NC999]\nseverity = 'info'\n", "m.py": MUTABLE})
+    result = cli("check", "--gate", "rules")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: pyproject.toml: [tool.harness.rules.NC999] unknown rule code; "
+        "run `harness rules` to list the codes\n"
+    )
+
+
+def test_explicit_paths_limit_the_check(cli, write):
+    write({"m.py": MUTABLE, "pkg/other.py": MUTABLE})
+    result = cli("check", "--gate", "rules", "m.py")
+    assert result.output.splitlines()[0] == MUTABLE_LINE
+    assert "pkg/other.py" not in result.output
+    assert cli("check", "--gate", "rules", "pkg").output.startswith("pkg/other.py:1:9: NC205")
+
+
+def test_path_outside_the_repository_is_a_usage_error(cli, tmp_path):
+    result = cli("check", "--gate", "rules", str(tmp_path / "elsewhere.py"))
+    assert result.exit_code == 2 and "outside the repository" in result.stderr
+
+
+def test_changed_checks_only_modified_and_untracked_files(cli, write, commit):
+    write({"old.py": MUTABLE, "edited.py": "x = 1\n"})
+    commit()
+    write({"edited.py": MUTABLE, "new.py": MUTABLE})
+    result = cli("check", "--gate", "rules", "--changed")
+    assert sorted(line.split(":")[0] for line in result.output.splitlines()[:-1]) == [
+        "edited.py",
+        "new.py",
+    ]
+
+
+def test_base_ref_compares_against_that_commit(cli, write, commit, repo):
+    write({"a.py": "x = 1\n"})
+    commit("first")
+    write({"b.py": MUTABLE})
+    commit("second")
+    result = cli("check", "--gate", "rules", "--base", "HEAD~1")
+    assert result.exit_code == 1 and result.output.startswith("b.py:1:9: NC205")
+    assert cli("check", "--gate", "rules", "--base", "HEAD").exit_code == 0
+
+
+def test_unknown_base_ref_is_a_one_line_error(cli, write, commit):
+    write({"a.py": "x = 1\n"})
+    commit()
+    result = cli("check", "--gate", "rules", "--base", "no-such-branch")
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == "error: git ref 'no-such-branch' not found; pass an existing branch, tag or commit\n"
+    )
+
+
+def test_changed_with_nothing_changed_is_clean(cli, write, commit):
+    write({"old.py": MUTABLE})
+    commit()
+    result = cli("check", "--gate", "rules", "--changed")
+    assert result.exit_code == 0 and result.output == "checked rules (ok): no findings\n"
+
+
+def test_output_and_json_output_files_are_written(cli, write, repo):
+    write({"m.py": MUTABLE})
+    result = cli(
+        "check",
+        "--gate",
+        "rules",
+        "--format",
+        "jsonl",
+        "--output",
+        "out.jsonl",
+        "--json-output",
+        "r.json",
+    )
+    assert result.exit_code == 1 and result.output == ""
+    assert json.loads((repo / "out.jsonl").read_text())["rule"] == "NC205"
+    assert json.loads((repo / "r.json").read_text())["ok"] is False
+
+
+def test_severity_flag_lowers_the_failing_level(cli, write):
+    write({"m.py": UNUSED})
+    assert cli("check", "--gate", "rules").exit_code == 0
+    assert cli("check", "--gate", "rules", "--severity", "warning").exit_code == 1
+
+
+def test_fix_applies_safe_fixes_and_exits_zero_when_none_remain(cli, write, repo):
+    write({"m.py": UNUSED})
+    result = cli("check", "--gate", "rules", "--fix", "--severity", "warning")
+    assert result.exit_code == 0
+    assert (repo / "m.py").read_text() == "def f(a=None):\n    return a\n"
+
+
+def test_fix_exits_one_while_unfixable_findings_remain(cli, write):
+    write({"m.py": MUTABLE + UNUSED.replace("def f", "def g")})
+    result = cli("check", "--gate", "rules", "--fix", "--severity", "warning")
+    assert result.exit_code == 1
+    assert [line.split(" ")[1] for line in result.output.splitlines()[:-1]] == ["NC205"]
+
+
+def test_github_format_writes_the_step_summary(cli, write, repo, monkeypatch):
+    summary = repo / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    write({"m.py": MUTABLE})
+    result = cli("check", "--gate", "rules", "--format", "github")
+    assert result.output.startswith(
+        "::error file=m.py,line=1,col=9,endLine=1,endColumn=11,title=NC205::"
+    )
+    assert summary.read_text().startswith("## harness check failed")
+
+
+@pytest.fixture
+def in_repo_root(monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    return CliRunner()
+
+
+def test_explain_prints_the_rule_docs_and_golden_examples(in_repo_root):
+    result = in_repo_root.invoke(main, ["explain", "nc205"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "NC205 mutable-default-argument (error, no fix)"
+    for heading in ("What it does:", "Why is this bad?", "Example:", "Use instead:", "Fix safety:"):
+        assert heading in lines
+    if (REPO_ROOT / "golden" / "NC205").is_dir():
+        assert any(line.startswith("Golden bad example (golden/NC205/") for line in lines)
+
+
+def test_explain_json_has_sections_and_options(in_repo_root):
+    data = json.loads(in_repo_root.invoke(main, ["explain", "NC205", "--format", "json"]).output)
+    assert data["code"] == "NC205" and "Why is this bad?" in data["sections"]
+    assert isinstance(data["options"], list)
+
+
+def test_explain_a_gate_code_prints_its_text(in_repo_root):
+    result = in_repo_root.invoke(main, ["explain", "HC003"])
+    assert result.output.splitlines()[0] == "HC003 (gate rules)"
+
+
+def test_explain_unknown_code_exits_two(in_repo_root):
+    result = in_repo_root.invoke(main, ["explain", "NC999"])
+    assert result.exit_code == 2
+    assert (
+        result.stderr == "error: unknown code 'NC999'; run `harness rules` to list the rule codes\n"
+    )
+
+
+def test_rules_lists_codes_in_text_json_and_markdown(in_repo_root):
+    text = in_repo_root.invoke(main, ["rules"]).output.splitlines()
+    assert text[0].split() == ["code", "name", "severity", "fix", "summary"]
+    assert any(line.startswith("NC205   mutable-default-argument") for line in text)
+    entries = json.loads(in_repo_root.invoke(main, ["rules", "--format", "json"]).output)
+    assert {
+        "code": "NC205",
+        "name": "mutable-default-argument",
+        "severity": "error",
+    }.items() <= entries[[e["code"] for e in entries].index("NC205")].items()
+    assert (
+        "| NC205 | mutable-default-argument |"
+        in in_repo_root.invoke(main, ["rules", "--format", "markdown"]).output
+    )
+
+
+def test_protect_approve_without_a_manifest_is_a_one_line_error(cli):
+    result = cli("protect", "approve", "--reason", "new eval")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: architecture/protected.toml: missing;")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_protect_approve_records_the_sealed_files(cli, write):
+    write(
+        {"architecture/protected.toml": 'sealed = ["sealed/*.py"]\n', "sealed/eval.py": "x = 1\n"}
+    )
+    result = cli("protect", "approve", "--reason", "first seal", "--who", "tester")
+    assert result.exit_code == 0
+    assert "approved sealed/eval.py" in result.output.splitlines()
