@@ -109,9 +109,8 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
         paths = tuple(p for p in changed if is_under(p) or p in explicit)
     else:
         paths = changed
-    results = []
-    for gate in gates:
-        context = GateContext(
+    contexts = [
+        GateContext(
             root=root,
             paths=paths,
             changed_only=changed is not None,
@@ -121,8 +120,28 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
             settings=settings,
             options=dict(settings.gate_options.get(gate.id, {})),
         )
-        results.append(run_gate(gate, context))
-    return CheckReport(gates=results, fail_severity=settings.fail_severity)
+        for gate in gates
+    ]
+    return CheckReport(
+        gates=run_gates(gates, contexts, request.fix), fail_severity=settings.fail_severity
+    )
+
+
+def run_gates(gates: list[Gate], contexts: list[GateContext], fix: bool) -> list[GateResult]:
+    """Run the gates; fast-tier gates overlap in threads (their time is mostly waiting on ruff
+    and git subprocesses) unless fixing, when two gates could rewrite one file."""
+    overlap = [i for i, g in enumerate(gates) if g.tier == "fast"] if not fix else []
+    results: dict[int, GateResult] = {}
+    if len(overlap) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(overlap)) as pool:
+            futures = {i: pool.submit(run_gate, gates[i], contexts[i]) for i in overlap}
+            results.update({i: future.result() for i, future in futures.items()})
+    for i, gate in enumerate(gates):
+        if i not in results:
+            results[i] = run_gate(gate, contexts[i])
+    return [results[i] for i in range(len(gates))]
 
 
 def run_gate(gate: Gate, context: GateContext) -> GateResult:
