@@ -4,10 +4,11 @@
 (tutorial/*.rst.txt from python3.11-doc, 17 files, about 260 KB) into a temporary corpus
 directory and runs the real ``nanochat.data.prepare`` on it with vocab size 512 into a temporary
 base dir. With the default DataConfig split (val_fraction 0.05, seed 1337) two files land in
-validation (tutorial/inputoutput and tutorial/whatnow): about 90K train and 9K val tokens. It
-returns a ``PreparedData`` with ``base_dir``, ``corpus_dir``, ``vocab_size``, ``data_cfg`` (a
-DataConfig pointing at the corpus), ``tokenizer`` (the loaded Tokenizer), ``shard_dir`` (where the shards and manifest are) and ``env`` (the two
-environment variables that make defaults resolve to it). Treat it as read-only.
+validation (tutorial/inputoutput and tutorial/whatnow): 185 train documents (116,773 tokens) and
+18 val documents (12,028 tokens). It returns a ``PreparedData`` with ``base_dir``,
+``corpus_dir``, ``vocab_size``, ``data_cfg`` (a DataConfig pointing at the corpus),
+``tokenizer`` (the loaded Tokenizer), ``shard_dir`` (where the shards and manifest are) and
+``env`` (the two environment variables that make defaults resolve to it). Treat it as read-only.
 
 ``prepared_env`` (function scope) also sets NANOCHAT_BASE_DIR and NANOCHAT_CORPUS_DIR for the
 test, so ``get_tokenizer(512)``, ``PackedLoader(..., DataConfig(), ...)`` and subprocesses such as
