@@ -18,12 +18,17 @@ def all_rules() -> tuple[type[Rule], ...]:
         found.extend(
             obj
             for obj in vars(module).values()
-            if isinstance(obj, type) and issubclass(obj, Rule) and obj is not Rule and obj.__module__ == module.__name__
+            if isinstance(obj, type)
+            and issubclass(obj, Rule)
+            and obj is not Rule
+            and obj.__module__ == module.__name__
         )
     codes = [r.code for r in found]
     duplicates = {c for c in codes if codes.count(c) > 1}
     if duplicates:
-        raise RuntimeError(f"rules/: duplicate rule codes {sorted(duplicates)}; give each rule its own code")
+        raise RuntimeError(
+            f"rules/: duplicate rule codes {sorted(duplicates)}; give each rule its own code"
+        )
     return tuple(sorted(found, key=lambda r: r.code))
 
 

@@ -11,7 +11,9 @@ import re
 
 import libcst as cst
 
-_EVAL_NAME = re.compile(r"^(eval|evaluate|validate|validation|estimate_loss|val_|compute_val)|_eval|_val_|_bpb$")
+_EVAL_NAME = re.compile(
+    r"^(eval|evaluate|validate|validation|estimate_loss|val_|compute_val)|_eval|_val_|_bpb$"
+)
 
 
 def is_eval_name(name: str) -> bool:

@@ -16,7 +16,9 @@ from libcst.metadata import CodeRange
 from harness.findings import Edit
 
 # A loop counts as the training step loop when its target has one of these names ...
-STEP_LOOP_TARGETS = frozenset({"step", "it", "itr", "iteration", "global_step", "train_step", "micro_step"})
+STEP_LOOP_TARGETS = frozenset(
+    {"step", "it", "itr", "iteration", "global_step", "train_step", "micro_step"}
+)
 # ... or when its body calls .backward() or .step() on a receiver whose name matches this.
 _OPTIMIZER_RECEIVER = re.compile(r"(optim|opt\b|opt_|^opt|scaler)", re.IGNORECASE)
 # Names in an `if` test that mark a logging / evaluation / checkpoint branch.
@@ -27,10 +29,36 @@ _GUARD_NAME = re.compile(
 # Name parts that almost always mean a tensor in training code (used where types are unknowable),
 # unless the name ends in a part that means a count, size or label (grad_accum_steps, loss_fn).
 _TENSOR_PARTS = frozenset(
-    {"loss", "losses", "logit", "logits", "grad", "grads", "norm", "norms", "acc", "accuracy", "bpb", "ppl"}
+    {
+        "loss",
+        "losses",
+        "logit",
+        "logits",
+        "grad",
+        "grads",
+        "norm",
+        "norms",
+        "acc",
+        "accuracy",
+        "bpb",
+        "ppl",
+    }
 )
 _NON_TENSOR_ENDINGS = frozenset(
-    {"steps", "step", "count", "every", "size", "dim", "idx", "index", "interval", "fn", "type", "name"}
+    {
+        "steps",
+        "step",
+        "count",
+        "every",
+        "size",
+        "dim",
+        "idx",
+        "index",
+        "interval",
+        "fn",
+        "type",
+        "name",
+    }
     | {"names", "path", "dir", "file", "mode", "scale", "kind", "key", "keys", "clip"}
 )
 
@@ -100,7 +128,9 @@ def docstring_node(body: cst.BaseSuite) -> cst.SimpleString | cst.ConcatenatedSt
     if not statements or not isinstance(statements[0], cst.SimpleStatementLine):
         return None
     first = statements[0].body[0] if statements[0].body else None
-    if isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString)):
+    if isinstance(first, cst.Expr) and isinstance(
+        first.value, (cst.SimpleString, cst.ConcatenatedString)
+    ):
         return first.value
     return None
 

@@ -44,7 +44,9 @@ class DeviceTransferInForward(Rule):
     name = "device-transfer-in-forward"
     severity = "warning"
     message = "`{call}` moves a tensor between devices inside {cls}.forward()"
-    fix_title = "Place the tensor on its device at construction (register_buffer or model.to(device))"
+    fix_title = (
+        "Place the tensor on its device at construction (register_buffer or model.to(device))"
+    )
     tags = ("performance", "model")
     prefilter = (".to(", ".cuda(", ".cpu(")
     exclude = ("tests/*",)

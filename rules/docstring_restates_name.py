@@ -38,7 +38,20 @@ from rules._syntax import docstring_node
 
 _FILLER = frozenset(
     {"the", "a", "an", "this", "function", "method", "class", "that", "which", "returns", "return"}
-    | {"gets", "get", "given", "for", "of", "to", "and", "helper", "simple", "object", "instance", "is"}
+    | {
+        "gets",
+        "get",
+        "given",
+        "for",
+        "of",
+        "to",
+        "and",
+        "helper",
+        "simple",
+        "object",
+        "instance",
+        "is",
+    }
     | {"it", "its", "new", "just", "here", "defines", "define", "definition", "implementation"}
 )
 
@@ -69,7 +82,9 @@ class DocstringRestatesName(Rule):
     name = "docstring-restates-name"
     severity = "warning"
     message = "docstring {doc!r} of {kind} {name} only restates its name"
-    fix_title = "Delete the docstring, or say what the name cannot: shapes, units, side effects, why"
+    fix_title = (
+        "Delete the docstring, or say what the name cannot: shapes, units, side effects, why"
+    )
     fix_applicability = "sometimes"
     tags = ("agent-slop", "docs")
     prefilter = ('"""', "'''")

@@ -49,7 +49,9 @@ class EnvironmentReadOutsideConfig(Rule):
     prefilter = ("environ", "getenv")
     include = ("nanochat/*",)
     options = {
-        "allowed_vars": Option(default=_TORCHRUN, doc="variables that may be read anywhere", kind=(tuple, list)),
+        "allowed_vars": Option(
+            default=_TORCHRUN, doc="variables that may be read anywhere", kind=(tuple, list)
+        ),
         "config_paths": Option(
             default=("*/config.py", "*/device.py", "*/configs/*"),
             doc="path globs where reading the environment is allowed",

@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import libcst as cst
 
+from harness.findings import Edit
 from harness.lint.rule import Rule
 from rules._eval_scope import EvalScope
 from rules._syntax import call_name, decorator_names, dotted
-from harness.findings import Edit
 
-_NO_GRAD = frozenset({"torch.no_grad", "no_grad", "torch.inference_mode", "inference_mode", "torch.enable_grad"})
+_NO_GRAD = frozenset(
+    {"torch.no_grad", "no_grad", "torch.inference_mode", "inference_mode", "torch.enable_grad"}
+)
 _MODEL_NAMES = frozenset({"model", "self.model", "net", "module", "self.net", "self.module"})
 
 
@@ -47,7 +49,9 @@ class EvaluationWithoutNoGrad(EvalScope, Rule):
     name = "evaluation-without-no-grad"
     severity = "warning"
     message = "{function}() runs {model}(...) for evaluation with autograd on"
-    fix_title = "Decorate the evaluation function with @torch.no_grad() (or @torch.inference_mode())"
+    fix_title = (
+        "Decorate the evaluation function with @torch.no_grad() (or @torch.inference_mode())"
+    )
     fix_applicability = "always"
     tags = ("evaluation-integrity", "memory")
     prefilter = ("model", "net", "module")
@@ -72,7 +76,13 @@ class EvaluationWithoutNoGrad(EvalScope, Rule):
             first = original_node.decorators[0] if original_node.decorators else None
             line = self.position(first).start.line if first is not None else pos.start.line
             edit = Edit(line, 1, line, 1, f"{indent}@torch.no_grad()\n")
-            self.report(original_node.name, edits=(edit,), unsafe=True, function=original_node.name.value, model=state["model"])
+            self.report(
+                original_node.name,
+                edits=(edit,),
+                unsafe=True,
+                function=original_node.name.value,
+                model=state["model"],
+            )
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         function = self.eval_function

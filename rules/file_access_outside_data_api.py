@@ -41,15 +41,37 @@ from harness.lint.rule import Option, Rule
 from rules._syntax import call_name, keyword, method_name, positional, snippet, string_value
 
 _READ_CALLS = frozenset(
-    {"np.load", "numpy.load", "np.fromfile", "numpy.fromfile", "np.memmap", "numpy.memmap", "np.loadtxt"}
-    | {"torch.load", "pq.read_table", "pq.ParquetFile", "pyarrow.parquet.read_table", "pq.read_metadata"}
+    {
+        "np.load",
+        "numpy.load",
+        "np.fromfile",
+        "numpy.fromfile",
+        "np.memmap",
+        "numpy.memmap",
+        "np.loadtxt",
+    }
+    | {
+        "torch.load",
+        "pq.read_table",
+        "pq.ParquetFile",
+        "pyarrow.parquet.read_table",
+        "pq.read_metadata",
+    }
     | {"os.listdir", "os.scandir", "os.walk", "glob.glob", "glob.iglob", "json.load", "pickle.load"}
 )
 _READ_METHODS = frozenset({"read_text", "read_bytes", "iterdir", "rglob"})
 _DATA_API = (
-    "nanochat/data.py", "nanochat/data/*", "nanochat/dataset*.py", "nanochat/dataloader*.py",
-    "nanochat/tokenizer*.py", "nanochat/checkpoint*.py", "nanochat/config.py", "nanochat/device.py",
-    "nanochat/report*.py", "nanochat/corpus*.py", "nanochat/*eval*.py",
+    "nanochat/data.py",
+    "nanochat/data/*",
+    "nanochat/dataset*.py",
+    "nanochat/dataloader*.py",
+    "nanochat/tokenizer*.py",
+    "nanochat/checkpoint*.py",
+    "nanochat/config.py",
+    "nanochat/device.py",
+    "nanochat/report*.py",
+    "nanochat/corpus*.py",
+    "nanochat/*eval*.py",
 )
 
 
@@ -58,13 +80,29 @@ class FileAccessOutsideDataApi(Rule):
     name = "file-access-outside-data-api"
     severity = "error"
     message = "`{call}` reads the filesystem in {module}, outside the data API"
-    fix_title = "Get the data through the data API (nanochat.data), which serves only the training split"
+    fix_title = (
+        "Get the data through the data API (nanochat.data), which serves only the training split"
+    )
     tags = ("evaluation-integrity", "data")
-    prefilter = ("open(", "read_", "load(", "listdir", "scandir", "walk(", "glob", "iterdir", "fromfile", "memmap", "Parquet")
+    prefilter = (
+        "open(",
+        "read_",
+        "load(",
+        "listdir",
+        "scandir",
+        "walk(",
+        "glob",
+        "iterdir",
+        "fromfile",
+        "memmap",
+        "Parquet",
+    )
     include = ("nanochat/*",)
     exclude = ("tests/*",)
     options = {
-        "data_api_paths": Option(default=_DATA_API, doc="path globs allowed to read files", kind=(tuple, list))
+        "data_api_paths": Option(
+            default=_DATA_API, doc="path globs allowed to read files", kind=(tuple, list)
+        )
     }
 
     def __init__(self, context) -> None:
@@ -81,9 +119,15 @@ class FileAccessOutsideDataApi(Rule):
             call = f"{name}(...)" if _opens_for_reading(node, 1) else None
         elif name in _READ_CALLS or name.startswith(("pd.read_", "pandas.read_")):
             call = f"{name}(...)"
-        elif method in _READ_METHODS or (method == "glob" and not name.startswith(("glob.", "fnmatch."))):
+        elif method in _READ_METHODS or (
+            method == "glob" and not name.startswith(("glob.", "fnmatch."))
+        ):
             call = f".{method}(...)"
-        elif method == "open" and not name.startswith(("os.", "io.", "gzip.", "zipfile.")) and _opens_for_reading(node, 0):
+        elif (
+            method == "open"
+            and not name.startswith(("os.", "io.", "gzip.", "zipfile."))
+            and _opens_for_reading(node, 0)
+        ):
             call = ".open(...)"
         if call:
             self.report(node, call=snippet(node, 40), module=self.context.module)

@@ -79,7 +79,9 @@ class FunctionTooLong(Rule):
     fix_title = "Split the function into named steps, each with one job"
     tags = ("maintainability",)
     options = {
-        "max_statements": Option(default=60, doc="largest number of statements a function may have", kind=int)
+        "max_statements": Option(
+            default=60, doc="largest number of statements a function may have", kind=int
+        )
     }
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

@@ -49,7 +49,9 @@ class HardCodedDevice(Rule):
     name = "hard-coded-device"
     severity = "error"
     message = "device {device!r} hard-coded {where}"
-    fix_title = "Take the device from the caller (nanochat.device.detect_device / TrainConfig.device)"
+    fix_title = (
+        "Take the device from the caller (nanochat.device.detect_device / TrainConfig.device)"
+    )
     tags = ("portability", "configuration")
     prefilter = ("cuda", "mps", "xpu", "xla", "hpu")
     options = {

@@ -43,7 +43,15 @@ import libcst as cst
 
 from harness.lint.rule import Rule
 from rules._step_loop import StepLoopScope
-from rules._syntax import call_name, is_tensorish_name, method_name, names_in, positional, snippet, string_value
+from rules._syntax import (
+    call_name,
+    is_tensorish_name,
+    method_name,
+    names_in,
+    positional,
+    snippet,
+    string_value,
+)
 
 _SYNC_METHODS = frozenset({"item", "tolist", "numpy", "cpu"})
 _CONVERSIONS = frozenset({"float", "int", "bool"})
@@ -54,9 +62,21 @@ class HostDeviceSyncInStepLoop(StepLoopScope, Rule):
     name = "host-device-sync-in-step-loop"
     severity = "warning"
     message = "`{op}` in the step loop of {function}() forces a host-device sync every step"
-    fix_title = "Move it under the logging guard (if step % log_every == 0) or keep the value on the device"
+    fix_title = (
+        "Move it under the logging guard (if step % log_every == 0) or keep the value on the device"
+    )
     tags = ("performance", "training-loop")
-    prefilter = (".item(", ".tolist(", ".numpy(", ".cpu(", "float(", "int(", "bool(", "print(", '"cpu"')
+    prefilter = (
+        ".item(",
+        ".tolist(",
+        ".numpy(",
+        ".cpu(",
+        "float(",
+        "int(",
+        "bool(",
+        "print(",
+        '"cpu"',
+    )
     exclude = ("tests/*",)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -77,7 +97,9 @@ class HostDeviceSyncInStepLoop(StepLoopScope, Rule):
         name = call_name(node)
         if name in _CONVERSIONS and len(node.args) == 1 and _mentions_tensor(node.args[0].value):
             return snippet(node)
-        if name == "print" and any(_mentions_tensor(a.value) for a in node.args if a.keyword is None):
+        if name == "print" and any(
+            _mentions_tensor(a.value) for a in node.args if a.keyword is None
+        ):
             return snippet(node)
         return None
 

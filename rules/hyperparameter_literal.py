@@ -48,7 +48,14 @@ import libcst as cst
 
 from harness.lint.rule import Option, Rule
 from rules._step_loop import StepLoopScope
-from rules._syntax import STEP_LOOP_TARGETS, call_name, dotted, number_value, positional, string_value
+from rules._syntax import (
+    STEP_LOOP_TARGETS,
+    call_name,
+    dotted,
+    number_value,
+    positional,
+    string_value,
+)
 from rules.object_created_in_step_loop import OPTIMIZERS
 
 HYPER_NAMES = frozenset(
@@ -68,7 +75,11 @@ _ARITHMETIC_TRIVIAL = (0.0, 1.0, 0.5, 2.0, -1.0)
 
 def is_hyper_name(name: str) -> bool:
     lowered = name.lower().lstrip("_")
-    return lowered in HYPER_NAMES or lowered.endswith("_lr") or bool(re.fullmatch(r"adam_beta\d?", lowered))
+    return (
+        lowered in HYPER_NAMES
+        or lowered.endswith("_lr")
+        or bool(re.fullmatch(r"adam_beta\d?", lowered))
+    )
 
 
 class HyperparameterLiteral(StepLoopScope, Rule):
@@ -78,7 +89,19 @@ class HyperparameterLiteral(StepLoopScope, Rule):
     message = "hyperparameter {what} = {value} written inline in {module}"
     fix_title = "Add a field to the config dataclass (nanochat/config.py) and read it from there"
     tags = ("configuration",)
-    prefilter = ("lr", "decay", "eps", "beta", "step", "warmup", "clip", "momentum", "dropout", "Adam", "SGD")
+    prefilter = (
+        "lr",
+        "decay",
+        "eps",
+        "beta",
+        "step",
+        "warmup",
+        "clip",
+        "momentum",
+        "dropout",
+        "Adam",
+        "SGD",
+    )
     include = ("nanochat/*",)
     exclude = ("tests/*",)
     options = {
@@ -147,7 +170,12 @@ class HyperparameterLiteral(StepLoopScope, Rule):
         literals = _Literals()
         expr.visit(literals)
         for literal in literals.found:
-            self.report(literal, what=f"in the formula for {name}", value=literal.value, module=self.context.module)
+            self.report(
+                literal,
+                what=f"in the formula for {name}",
+                value=literal.value,
+                module=self.context.module,
+            )
 
     def _check(self, expr: cst.BaseExpression, what: str) -> None:
         if self._skip:

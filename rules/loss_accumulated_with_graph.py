@@ -70,7 +70,11 @@ class LossAccumulatedWithGraph(StepLoopScope, Rule):
         if target is None or not isinstance(value, (cst.Name, cst.Attribute)):
             return
         value_name = dotted(value)
-        if value_name and is_tensorish_name(value_name.rsplit(".", 1)[-1]) and not (names_in(value) & _DETACHING):
+        if (
+            value_name
+            and is_tensorish_name(value_name.rsplit(".", 1)[-1])
+            and not (names_in(value) & _DETACHING)
+        ):
             self._candidates.append((node, target, value_name, self.function_name))
 
     def leave_Module(self, original_node: cst.Module) -> None:

@@ -29,7 +29,9 @@ from harness.lint.rule import Rule
 from rules._syntax import call_name
 
 _MUTABLE = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
-_MUTABLE_CALLS = frozenset({"list", "dict", "set", "bytearray", "defaultdict", "deque", "OrderedDict", "Counter"})
+_MUTABLE_CALLS = frozenset(
+    {"list", "dict", "set", "bytearray", "defaultdict", "deque", "OrderedDict", "Counter"}
+)
 
 
 class MutableDefaultArgument(Rule):
@@ -39,7 +41,18 @@ class MutableDefaultArgument(Rule):
     message = "parameter {param!r} of {function} defaults to a mutable {kind}"
     fix_title = "Default to None and create the object inside the function"
     tags = ("correctness",)
-    prefilter = ("=[", "= [", "={", "= {", "set(", "dict(", "list(", "bytearray(", "deque(", "Counter(")
+    prefilter = (
+        "=[",
+        "= [",
+        "={",
+        "= {",
+        "set(",
+        "dict(",
+        "list(",
+        "bytearray(",
+        "deque(",
+        "Counter(",
+    )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._check(node.params, f"{node.name.value}()")
@@ -52,7 +65,10 @@ class MutableDefaultArgument(Rule):
             default = param.default
             if isinstance(default, _MUTABLE):
                 kind = type(default).__name__.lower()
-            elif isinstance(default, cst.Call) and (call_name(default) or "").rsplit(".", 1)[-1] in _MUTABLE_CALLS:
+            elif (
+                isinstance(default, cst.Call)
+                and (call_name(default) or "").rsplit(".", 1)[-1] in _MUTABLE_CALLS
+            ):
                 kind = f"{call_name(default)}()"
             else:
                 continue

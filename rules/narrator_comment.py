@@ -76,7 +76,9 @@ class NarratorComment(Rule):
         if node.comment is not None and is_narration(node.comment.value):
             start = self.position(node)
             end = self.position(node.comment)
-            edit = Edit(start.start.line, start.start.column + 1, end.end.line, end.end.column + 1, "")
+            edit = Edit(
+                start.start.line, start.start.column + 1, end.end.line, end.end.column + 1, ""
+            )
             self.report(node.comment, edits=(edit,), comment=_short(node.comment.value))
 
 

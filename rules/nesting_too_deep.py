@@ -45,7 +45,9 @@ class NestingTooDeep(Rule):
     message = "{function}() nests {depth} blocks deep (budget {budget})"
     fix_title = "Flatten with early returns/continue or extract the inner block into a named helper"
     tags = ("maintainability",)
-    options = {"max_depth": Option(default=5, doc="deepest nesting allowed inside a function", kind=int)}
+    options = {
+        "max_depth": Option(default=5, doc="deepest nesting allowed inside a function", kind=int)
+    }
 
     def __init__(self, context) -> None:
         super().__init__(context)

@@ -45,8 +45,19 @@ class PrintInLibrary(Rule):
     tags = ("architecture", "agent-slop")
     prefilter = ("print(",)
     exclude = (
-        "scripts/*", "tests/*", "*/tests/*", "ci/*", "examples/*", "*/benchmarks/*", "benchmarks/*",
-        "*cli.py", "*/cli/*", "*__main__.py", "conftest.py", "*/conftest.py", "setup.py",
+        "scripts/*",
+        "tests/*",
+        "*/tests/*",
+        "ci/*",
+        "examples/*",
+        "*/benchmarks/*",
+        "benchmarks/*",
+        "*cli.py",
+        "*/cli/*",
+        "*__main__.py",
+        "conftest.py",
+        "*/conftest.py",
+        "setup.py",
     )
 
     def __init__(self, context) -> None:

@@ -100,7 +100,11 @@ def _swallow_kind(body: cst.BaseSuite) -> str | None:
             continue
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.Ellipsis):
             continue
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and _is_logging(small.value):
+        if (
+            isinstance(small, cst.Expr)
+            and isinstance(small.value, cst.Call)
+            and _is_logging(small.value)
+        ):
             logged = True
             continue
         return None

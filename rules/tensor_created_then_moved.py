@@ -39,7 +39,18 @@ from rules._syntax import (
 )
 
 _DETERMINISTIC = frozenset(
-    {"tensor", "as_tensor", "zeros", "ones", "empty", "full", "arange", "linspace", "logspace", "eye"}
+    {
+        "tensor",
+        "as_tensor",
+        "zeros",
+        "ones",
+        "empty",
+        "full",
+        "arange",
+        "linspace",
+        "logspace",
+        "eye",
+    }
 )
 _RANDOM = frozenset({"rand", "randn", "randint", "randperm", "normal"})
 
@@ -73,7 +84,9 @@ class TensorCreatedThenMoved(Rule):
         if move == "to" and len(node.args) == 1 and not any(a.star for a in inner.args):
             device_code = _EMPTY.code_for_node(device)
             if inner.args:
-                insert = insert_at_end(self.position(inner.args[-1].value), f", device={device_code}")
+                insert = insert_at_end(
+                    self.position(inner.args[-1].value), f", device={device_code}"
+                )
             else:
                 insert = insert_at_end(self.position(inner), f"device={device_code}", back=1)
             edits = (insert, delete_between(self.position(inner), self.position(node)))

@@ -35,7 +35,9 @@ class TodoComment(Rule):
     name = "todo-comment"
     severity = "warning"
     message = "{marker} comment left in the code: {comment!r}"
-    fix_title = "Do the work now or open an issue, and replace the note with the current behaviour and why"
+    fix_title = (
+        "Do the work now or open an issue, and replace the note with the current behaviour and why"
+    )
     tags = ("agent-slop", "comments")
     prefilter = ("TODO", "FIXME", "XXX", "HACK")
 

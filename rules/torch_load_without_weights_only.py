@@ -43,15 +43,25 @@ class TorchLoadWithoutWeightsOnly(Rule):
         if call_name(node) not in ("torch.load", "torch.serialization.load"):
             return
         flag = keyword(node, "weights_only")
-        target = _EMPTY.code_for_node(node.args[0].value) if node.args and not node.args[0].keyword else "..."
+        target = (
+            _EMPTY.code_for_node(node.args[0].value)
+            if node.args and not node.args[0].keyword
+            else "..."
+        )
         if flag is None:
             edits = None
             if node.args and not any(a.star for a in node.args):
                 last = self.position(node.args[-1].value)
                 edits = (insert_at_end(last, ", weights_only=True"),)
-            self.report(node, edits=edits, unsafe=True, target=target, problem="can unpickle arbitrary code")
+            self.report(
+                node, edits=edits, unsafe=True, target=target, problem="can unpickle arbitrary code"
+            )
         elif not (isinstance(flag.value, cst.Name) and flag.value.value == "True"):
-            self.report(node, target=target, problem="disables weights_only, so it can unpickle arbitrary code")
+            self.report(
+                node,
+                target=target,
+                problem="disables weights_only, so it can unpickle arbitrary code",
+            )
 
 
 _EMPTY = cst.Module(body=[])

@@ -50,7 +50,9 @@ class UndeclaredDependency(Rule):
     tags = ("dependencies", "configuration")
     prefilter = ("import",)
     options = {
-        "extra_allowed": Option(default=(), doc="import names accepted without a declaration", kind=(tuple, list))
+        "extra_allowed": Option(
+            default=(), doc="import names accepted without a declaration", kind=(tuple, list)
+        )
     }
 
     def __init__(self, context) -> None:
@@ -100,10 +102,14 @@ class _Project:
             requirements.extend(group)
         for group in data.get("dependency-groups", {}).values():
             requirements.extend(r for r in group if isinstance(r, str))
-        self.declared = {_normalize(re.split(r"[\s<>=!~;\[@(]", r, maxsplit=1)[0]) for r in requirements}
+        self.declared = {
+            _normalize(re.split(r"[\s<>=!~;\[@(]", r, maxsplit=1)[0]) for r in requirements
+        }
         root = pyproject.parent
         self.first_party = {
-            p.stem for p in root.iterdir() if p.suffix == ".py" or (p.is_dir() and not p.name.startswith("."))
+            p.stem
+            for p in root.iterdir()
+            if p.suffix == ".py" or (p.is_dir() and not p.name.startswith("."))
         }
         self.label = "pyproject.toml" if root.resolve() == Path.cwd().resolve() else str(pyproject)
 
@@ -128,7 +134,9 @@ def _project_for(path: str) -> _Project | None:
 
 @cache
 def _import_to_dists() -> dict[str, list[str]]:
-    return {name: list(dists) for name, dists in importlib.metadata.packages_distributions().items()}
+    return {
+        name: list(dists) for name, dists in importlib.metadata.packages_distributions().items()
+    }
 
 
 def _normalize(name: str) -> str:

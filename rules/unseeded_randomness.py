@@ -57,7 +57,9 @@ _GENERATORS = frozenset(
     {"random.Random", "np.random.default_rng", "numpy.random.default_rng", "np.random.RandomState"}
     | {"numpy.random.RandomState"}
 )
-_TORCH_SEEDS = frozenset({"torch.manual_seed", "torch.random.manual_seed", "torch.cuda.manual_seed"})
+_TORCH_SEEDS = frozenset(
+    {"torch.manual_seed", "torch.random.manual_seed", "torch.cuda.manual_seed"}
+)
 _TORCH_SEEDS |= {"torch.cuda.manual_seed_all", "seed_everything", "set_seed", "seed_all"}
 
 
@@ -66,7 +68,9 @@ class UnseededRandomness(Rule):
     name = "unseeded-randomness"
     severity = "error"
     message = "`{call}(...)` draws from {rng} that nothing in this module seeds"
-    fix_title = "Use a generator seeded from the config (random.Random(seed), np.random.default_rng(seed))"
+    fix_title = (
+        "Use a generator seeded from the config (random.Random(seed), np.random.default_rng(seed))"
+    )
     tags = ("reproducibility",)
     prefilter = ("random", "rand")
     exclude = ("tests/*",)
@@ -98,7 +102,10 @@ class UnseededRandomness(Rule):
             self._seeded.add("torch")
         elif len(parts) == 2 and parts[0] == "random" and parts[1] in _PY_GLOBAL:
             self._candidates.append((node, "random", name))
-        elif parts[:-1] in (["np", "random"], ["numpy", "random"]) and parts[-1] not in _NP_NOT_GLOBAL:
+        elif (
+            parts[:-1] in (["np", "random"], ["numpy", "random"])
+            and parts[-1] not in _NP_NOT_GLOBAL
+        ):
             self._candidates.append((node, "numpy", name))
         elif len(parts) == 2 and parts[0] == "torch" and parts[1] in _TORCH_GLOBAL:
             if keyword(node, "generator") is None:

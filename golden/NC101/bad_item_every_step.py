@@ -27,3 +27,7 @@ def train_with_accumulation(model, loader, opt, grad_accum_steps):
         if float(grad_norm) > 100:  # expect: NC101
             break
         opt.step()
+
+
+if __name__ == "__main__":
+    raise SystemExit("run through python -m nanochat.train")

@@ -12,3 +12,7 @@ def fit(model, batches, optimizer):
         if len(preds) > 3:
             host_copy = logits.to("cpu")  # expect: NC101
             del host_copy
+
+
+if __name__ == "__main__":
+    raise SystemExit("run through python -m nanochat.train")

@@ -21,8 +21,13 @@ def train(model, loader, opt, cfg):
     return float(loss_sum)
 
 
+@torch.no_grad()
 def evaluate(model, batches):
     total = 0.0
     for x, y in batches:
         total += model(x, y).item()
     return total
+
+
+if __name__ == "__main__":
+    raise SystemExit("run through python -m nanochat.train")

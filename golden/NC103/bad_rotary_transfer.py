@@ -15,7 +15,7 @@ class Rotary(nn.Module):
     def forward(self, x):
         T = x.size(1)
         cos = self.cos[:T].to(x.device)  # expect: NC103
-        sin = self.sin[:T].cuda()  # expect: NC103
+        sin = self.sin[:T].cuda()  # expect: NC103, NC104
         return x * cos + x.roll(1, -1) * sin
 
 
@@ -27,6 +27,6 @@ class Head(nn.Module):
 
     def forward(self, x):
         x = x.to(self.device, non_blocking=True)  # expect: NC103
-        mask = torch.ones(x.size(1), dtype=torch.bool).to(device=x.device)  # expect: NC103
+        mask = torch.ones(x.size(1), dtype=torch.bool).to(device=x.device)  # expect: NC103, NC105
         logits = self.proj(x)
         return logits.masked_fill(~mask[None, :, None], 0.0).cpu()  # expect: NC103

@@ -1,4 +1,4 @@
-# harness-golden: path=nanochat/train.py
+# harness-golden: path=nanochat/checkpoint.py
 """A trainer that assumes one CUDA GPU wherever it touches a device."""
 
 import torch

@@ -1,4 +1,4 @@
-# harness-golden: path=nanochat/train.py
+# harness-golden: path=nanochat/checkpoint.py
 """The device is detected once and threaded through; comparisons only inspect it."""
 
 import torch

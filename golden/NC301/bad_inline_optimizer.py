@@ -33,3 +33,7 @@ def train(model, loader, cfg):
         opt.step()
         if step % 50 == 0:  # expect: NC301
             print(f"step {step}")
+
+
+if __name__ == "__main__":
+    raise SystemExit("run through python -m nanochat.train")

@@ -36,3 +36,7 @@ def train(model, loader, cfg):
         opt.step()
         if step % cfg.log_every == 0 or step == cfg.num_steps - 1:
             print(f"step {step}")
+
+
+if __name__ == "__main__":
+    raise SystemExit("run through python -m nanochat.train")

@@ -37,14 +37,14 @@ def render_rules_reference() -> str:
         "edit by hand. `harness explain CODE` shows the same text with the golden examples from",
         "`golden/CODE/`. Suppress one finding with `# harness: ignore[CODE] <reason>`.",
         "",
-        "| Code | Name | Severity | Fix | Summary |",
+        "| Code | Name | Severity | Autofix | What to do |",
         "|---|---|---|---|---|",
     ]
     for rule in rules:
-        summary = _first_sentence(rule.docs().get("What it does", ""))
         fix = rule.fix_applicability if rule.fix_applicability != "never" else "-"
+        todo = rule.fix_title.replace("|", "\\|")
         lines.append(
-            f"| [{rule.code}](#{rule.code.lower()}) | {rule.name} | {rule.severity} | {fix} | {summary} |"
+            f"| [{rule.code}](#{rule.code.lower()}) | {rule.name} | {rule.severity} | {fix} | {todo} |"
         )
     family = None
     for rule in rules:
@@ -63,7 +63,7 @@ def _rule_section(rule: type) -> list[str]:
         f"**{rule.name}**: severity `{rule.severity}`, fix: {_FIX[rule.fix_applicability]}"
         + (f", tags: {', '.join(rule.tags)}" if rule.tags else ""),
         "",
-        f"- Message: `{rule.message}`",
+        f"- Message: `` {rule.message} ``",
         f"- Fix title: {rule.fix_title}",
         f"- Applies to: {', '.join(f'`{p}`' for p in rule.include)}"
         + (f"; never to {', '.join(f'`{p}`' for p in rule.exclude)}" if rule.exclude else ""),
@@ -96,13 +96,6 @@ def _code_block(text: str) -> list[str]:
     import textwrap
 
     return ["```python", textwrap.dedent(text).strip("\n"), "```"]
-
-
-def _first_sentence(text: str) -> str:
-    paragraph = " ".join(text.strip().split("\n\n")[0].split())
-    end = paragraph.find(". ")
-    sentence = paragraph[: end + 1] if end >= 0 else paragraph
-    return sentence.replace("|", "\\|")
 
 
 if __name__ == "__main__":
