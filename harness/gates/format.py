@@ -72,7 +72,8 @@ def _parse_failures(stderr: str) -> list[Finding]:
 
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
-    targets = python_files(ctx.root, ctx.paths) if ctx.paths else ["."]
+    # --changed/--fast with no changed Python file means nothing to check, not the whole repo.
+    targets = python_files(ctx.root, ctx.paths) if ctx.paths or ctx.changed_only else ["."]
     if not targets:
         return GateResult("format", ok=True, metrics={"files_unformatted": 0})
     base = [*python_tool("ruff"), "format", "--force-exclude"]

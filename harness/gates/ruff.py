@@ -84,7 +84,8 @@ def finding_from_ruff(root: Path, item: dict[str, Any]) -> Finding:
 
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
-    targets = python_files(ctx.root, ctx.paths) if ctx.paths else ["."]
+    # --changed/--fast with no changed Python file means nothing to check, not the whole repo.
+    targets = python_files(ctx.root, ctx.paths) if ctx.paths or ctx.changed_only else ["."]
     if not targets:
         return GateResult("ruff", ok=True, metrics={"violations": 0})
     args = [

@@ -61,3 +61,9 @@ def test_invalid_ruff_config_is_a_finding_not_a_crash(tmp_path: Path) -> None:
 def test_first_changed_line_counts_context_lines() -> None:
     diff = "--- a.py\n+++ a.py\n@@ -4,3 +4,3 @@\n x\n y\n-z=1\n+z = 1\n"
     assert first_changed_lines(diff) == {"a.py": 6}
+
+
+def test_changed_only_without_python_files_checks_nothing(tmp_path: Path) -> None:
+    root = project(tmp_path, {"a.py": "x=1\n"})
+    result = GATE.run(GateContext(root=root, paths=(), changed_only=True))
+    assert result.ok and result.findings == []

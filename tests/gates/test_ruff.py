@@ -57,3 +57,9 @@ def test_broken_ruff_config_is_ruff001_naming_pyproject(tmp_path: Path) -> None:
     (root / "pyproject.toml").write_text('[tool.ruff.lint]\nselect = "F"\n')
     (finding,) = GATE.run(GateContext(root=root)).findings
     assert (finding.rule, finding.path) == ("RUFF001", "pyproject.toml")
+
+
+def test_changed_only_without_python_files_checks_nothing(tmp_path: Path) -> None:
+    root = project(tmp_path, {"a.py": "import os\n"})
+    result = GATE.run(GateContext(root=root, paths=("README.md",), changed_only=True))
+    assert result.ok and result.findings == []
