@@ -90,7 +90,12 @@ def run(ctx: GateContext) -> GateResult:
         return GateResult(
             "format", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
         )
-    unformatted = first_changed_lines(checked.stdout)
+    # ruff also formats code blocks in Markdown; this gate is about Python sources only.
+    unformatted = {
+        path: line
+        for path, line in first_changed_lines(checked.stdout).items()
+        if path.endswith((".py", ".pyi"))
+    }
     findings = parse_failures
     fixed: list[str] = []
     if ctx.fix and unformatted:

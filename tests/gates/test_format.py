@@ -67,3 +67,8 @@ def test_changed_only_without_python_files_checks_nothing(tmp_path: Path) -> Non
     root = project(tmp_path, {"a.py": "x=1\n"})
     result = GATE.run(GateContext(root=root, paths=(), changed_only=True))
     assert result.ok and result.findings == []
+
+
+def test_markdown_code_blocks_are_not_this_gates_business(tmp_path: Path) -> None:
+    root = project(tmp_path, {"a.py": "x = 1\n", "notes.md": "# Notes\n\n```python\nx=1\n```\n"})
+    assert GATE.run(GateContext(root=root)).ok
