@@ -1,7 +1,8 @@
 """Corpus preparation (``python -m nanochat.data prepare``) and the public data API.
 
 ``prepare`` trains the tokenizer on train documents only (capped at tokenizer_max_chars), then
-tokenizes both splits into shards (see nanochat.dataset for the format). It is deterministic and
+tokenizes both splits into shards (see nanochat.dataset for the format); text documents are
+written in a seeded shuffled order, parquet rows in file order. It is deterministic and
 idempotent: a manifest records the corpus content hash, the settings and the tokenizer
 fingerprint, and a second run with nothing changed returns without touching the shards. Shards
 are written into a temporary directory and swapped in only when complete.
@@ -15,15 +16,16 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nanochat.config import DataConfig, ModelConfig, NanochatError
-from nanochat.dataloader import PackedLoader
 from nanochat.dataset import (
     MANIFEST,
     SPLITS,
@@ -39,9 +41,12 @@ from nanochat.dataset import (
 )
 from nanochat.tokenizer import Tokenizer, tokenizer_dir
 
+if TYPE_CHECKING:
+    from nanochat.dataloader import PackedLoader
+
 __all__ = ["PackedLoader", "PrepareResult", "prepare", "main"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: text documents written in seeded shuffled order
 ENCODE_BATCH_CHARS = 1 << 21  # characters handed to one encode_batch call
 ProgressFn = Callable[[str, int, int], None]  # (stage, completed, total)
 
@@ -178,7 +183,9 @@ def _train_tokenizer(
 def _document_batches(
     source: CorpusSource, cfg: DataConfig, split: str, report: ProgressFn
 ) -> Iterator[list[str]]:
-    """Lists of document texts of about ENCODE_BATCH_CHARS, in corpus order."""
+    """Lists of document texts: parquet row groups in file order, or text documents in a seeded
+    shuffled order (sorted paths would put whole topics one after another in every epoch), in
+    batches of about ENCODE_BATCH_CHARS."""
     stage = f"tokenizing {split}"
     if source.kind == "parquet":
         files = parquet_files(source, split)
@@ -187,20 +194,27 @@ def _document_batches(
             yield from parquet_row_groups(path)
         report(stage, len(files), len(files))
         return
-    batch: list[str] = []
-    size = 0
-    total = len(source.files)
-    for i, path in enumerate(source.files):
-        single = CorpusSource(source.kind, source.root, (path,))
-        for doc in text_documents(single, cfg, split):
-            batch.append(doc.text)
-            size += len(doc.text)
-        if size >= ENCODE_BATCH_CHARS:
-            yield batch
-            batch, size = [], 0
-        report(stage, i + 1, total)
-    if batch:
-        yield batch
+    docs = [doc.text for doc in text_documents(source, cfg, split)]
+    random.Random(f"{cfg.split_seed}:{split}").shuffle(docs)
+    start = 0
+    while start < len(docs):
+        end, size = start, 0
+        while end < len(docs) and size < ENCODE_BATCH_CHARS:
+            size += len(docs[end])
+            end += 1
+        report(stage, start, len(docs))
+        yield docs[start:end]
+        start = end
+    report(stage, len(docs), len(docs))
+
+
+def __getattr__(name: str):
+    """``PackedLoader`` is imported on first use, so preparing data never loads torch."""
+    if name == "PackedLoader":
+        from nanochat.dataloader import PackedLoader
+
+        return PackedLoader
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _swap_in(staging: Path, out: Path) -> None:

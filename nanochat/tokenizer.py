@@ -16,12 +16,15 @@ import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import rustbpe
 import tiktoken
-import torch
 
 from nanochat.config import NanochatError, base_dir
+
+if TYPE_CHECKING:
+    import torch
 
 GPT4_SPLIT_PATTERN = (
     r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}|"""
@@ -113,6 +116,8 @@ class Tokenizer:
 
     def token_bytes(self) -> torch.Tensor:
         """LongTensor[vocab_size]: raw byte length of every token, 0 for special tokens."""
+        import torch  # lazy: `python -m nanochat.data prepare` never needs torch
+
         lengths = torch.zeros(self.vocab_size, dtype=torch.long)
         for token, rank in self.mergeable_ranks.items():
             lengths[rank] = len(token)
