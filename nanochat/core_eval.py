@@ -17,7 +17,8 @@ with the lowest mean cross-entropy over that span.
 
 Few-shot examples (other items of the same task, joined by blank lines) are drawn with
 ``random.Random(seed + item index)``, so results are deterministic. Every sequence starts with
-BOS and is cropped from the left to ``max_seq_len`` when given. Centred accuracy is
+BOS and is cropped from the left to ``max_seq_len`` (default: ``model.config.sequence_len`` when
+the model has one). Centred accuracy is
 ``(acc - b) / (1 - b)`` with ``b = random_baseline / 100``; CORE is the mean over tasks.
 """
 
@@ -217,6 +218,8 @@ def evaluate_core(
 ) -> dict:
     """{"accuracy": {label: acc}, "centered": {label: centred acc}, "core": mean centred}."""
     tasks = load_bundle(bundle_dir)
+    if max_seq_len is None:  # a nanochat GPT cannot read past its rotary tables
+        max_seq_len = getattr(getattr(model, "config", None), "sequence_len", None)
     if device is None:
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
     was_training = model.training

@@ -168,3 +168,17 @@ def test_unknown_task_type_is_reported(tok, tmp_path):
     bundle = write_bundle(tmp_path / "bundle", [dict(TASKS[0], task_type="essay")])
     with pytest.raises(NanochatError, match="task 'mc': needs a label and a task_type in"):
         evaluate_core(memorise(tok, []), tok, bundle)
+
+
+def test_a_real_tiny_gpt_is_scored_with_prompts_cropped_to_its_sequence_len(tok, tmp_path):
+    from nanochat.config import ModelConfig
+    from nanochat.model import GPT
+
+    torch.manual_seed(0)
+    model = GPT.build(ModelConfig(depth=1, vocab_size=tok.vocab_size, sequence_len=24), "cpu")
+    bundle = write_bundle(tmp_path / "bundle", [dict(t, num_fewshot=2) for t in TASKS])
+    result = evaluate_core(model, tok, bundle)
+    assert set(result["accuracy"]) == {"mc", "schema", "lm"}
+    assert all(0.0 <= acc <= 1.0 for acc in result["accuracy"].values())
+    assert result["core"] == pytest.approx(sum(result["centered"].values()) / 3, abs=1e-12)
+    assert model.training, "evaluate_core must restore training mode"
