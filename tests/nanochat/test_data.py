@@ -206,3 +206,11 @@ def test_manifest_records_the_tokenizer_fingerprint(prepared_data):
         manifest["settings"]["corpus_id"]
         == CorpusSource("text", prepared_data.corpus_dir, ()).corpus_id
     )
+
+
+def test_a_split_without_documents_is_a_one_line_error(small_base):
+    corpus = write_corpus(small_base / "corpus", 30)
+    with pytest.raises(
+        NanochatError, match=r"the val split has no documents; .*adjust val_fraction$"
+    ):
+        prepare(DataConfig(corpus_dir=str(corpus), val_fraction=0.0), SMALL_VOCAB, num_threads=1)
