@@ -18,6 +18,8 @@ built with that state yields exactly the batches that would have come next.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
 import math
 
 import numpy as np
@@ -64,6 +66,9 @@ class PackedLoader:
                 f"{self.directory}: shards were made with a different tokenizer; {hint}"
             )
         self.shard_names: list[str] = manifest["splits"][split]["shards"]
+        self.data_id = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[
+            :16
+        ]
         self.split = split
         self.batch_size = batch_size
         self.row_len = seq_len + 1
@@ -101,6 +106,7 @@ class PackedLoader:
             "split": self.split,
             "rank": self.rank,
             "world_size": self.world_size,
+            "data_id": self.data_id,
             "epoch": self._epoch,
             "shard": self._shard,
             "doc": self._doc,
@@ -116,6 +122,11 @@ class PackedLoader:
             raise NanochatError(
                 f"loader state is for (version, split, rank, world_size) = {found}, "
                 f"not {expected}; resume with the same launch settings"
+            )
+        if state.get("data_id") != self.data_id:
+            raise NanochatError(
+                f"{self.directory}: the loader state was saved for other shards (re-prepared since); "
+                "restart training instead of resuming"
             )
         self._epoch, self._shard, self._doc = state["epoch"], state["shard"], state["doc"]
         self._buffer = [tuple(entry) for entry in state["buffer"]]

@@ -188,3 +188,10 @@ def test_loader_reads_the_shared_prepared_corpus(prepared_env):
     inputs, _ = next(loader)
     assert inputs.shape == (2, 64)
     assert (inputs[:, 0] == prepared_env.tokenizer.bos_id).all()
+
+
+def test_state_saved_for_other_shards_is_rejected(corpus):
+    state = PackedLoader("train", 1, 8, corpus.tokenizer, corpus.cfg, "cpu").state_dict()
+    state["data_id"] = "0" * 16
+    with pytest.raises(NanochatError, match="saved for other shards"):
+        PackedLoader("train", 1, 8, corpus.tokenizer, corpus.cfg, "cpu", state=state)
