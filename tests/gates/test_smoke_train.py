@@ -16,6 +16,11 @@ from nanochat.dataset import DEFAULT_CORPUS_DIR
 REPO = Path(__file__).resolve().parents[2]
 TUTORIAL = Path(DEFAULT_CORPUS_DIR) / "tutorial"
 VOCAB = 512  # the smallest vocabulary the tokenizer trains quickly; the run only needs to learn
+# The gate's default run, shrunk (seq 64, 20 steps, 4K eval tokens) to stay fast on 2 busy cores.
+TINY_RUN = [
+    "--depth", "2", "--sequence-len", "64", "--device-batch-size", "4", "--num-steps", "20",
+    "--eval-every", "-1", "--eval-tokens", "4096", "--log-every", "5", "--vocab-size", str(VOCAB),
+]  # fmt: skip
 
 
 @pytest.fixture
@@ -32,10 +37,10 @@ def prepared_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.slow
 def test_tiny_real_run_passes_with_falling_loss_and_a_summary(prepared_base: Path) -> None:
-    result = GATE.run(GateContext(root=REPO, options={"extra_args": ["--vocab-size", str(VOCAB)]}))
+    result = GATE.run(GateContext(root=REPO, options={"args": TINY_RUN}))
     assert result.ok, [f.message for f in result.findings]
     assert result.metrics["last_loss"] < result.metrics["first_loss"]
-    assert result.metrics["num_steps"] == 30 and result.metrics["depth"] == 2
+    assert result.metrics["num_steps"] == 20 and result.metrics["depth"] == 2
     assert 0 < result.metrics["val_bpb"] < 20
     assert result.metrics["training_seconds"] > 0
 
