@@ -15,7 +15,7 @@ from harness.gates import Gate, GateContext
 from harness.gates.tool_run import (
     problem_finding,
     python_files,
-    python_tool,
+    ruff_command,
     run_tool,
     with_fingerprints,
 )
@@ -76,7 +76,7 @@ def run(ctx: GateContext) -> GateResult:
     targets = python_files(ctx.root, ctx.paths) if ctx.paths or ctx.changed_only else ["."]
     if not targets:
         return GateResult("format", ok=True, metrics={"files_unformatted": 0})
-    base = [*python_tool("ruff"), "format", "--force-exclude"]
+    base = [*ruff_command(), "format", "--force-exclude"]
     checked = run_tool([*base, "--check", "--diff", *targets], ctx.root)
     parse_failures = _parse_failures(checked.stderr)
     could_not_run = checked.problem or checked.returncode not in (0, 1, 2)

@@ -18,7 +18,7 @@ from harness.gates import Gate, GateContext
 from harness.gates.tool_run import (
     problem_finding,
     python_files,
-    python_tool,
+    ruff_command,
     run_tool,
     with_fingerprints,
 )
@@ -89,7 +89,7 @@ def run(ctx: GateContext) -> GateResult:
     if not targets:
         return GateResult("ruff", ok=True, metrics={"violations": 0})
     args = [
-        *python_tool("ruff"),
+        *ruff_command(),
         "check",
         "--output-format",
         "json",

@@ -44,6 +44,12 @@ def python_tool(module: str) -> list[str]:
     return [sys.executable, "-m", module]
 
 
+def ruff_command() -> list[str]:
+    """The ruff binary installed beside the interpreter (saves a Python start-up), else ``-m``."""
+    binary = Path(sys.executable).parent / ("ruff.exe" if os.name == "nt" else "ruff")
+    return [str(binary)] if binary.is_file() else python_tool("ruff")
+
+
 def run_tool(
     args: Sequence[str],
     cwd: Path,
