@@ -3,7 +3,8 @@
 Each failed or erroring test is a TEST001 finding at the failing line of the test file (or the
 test's ``def`` line); a module that cannot be collected is TEST002. The child pytest gets
 ``HARNESS_IN_TESTS_GATE=1``: a ``harness check`` started from inside the suite, or from inside
-a run of this gate, skips the gate instead of running the suite again.
+a run of this gate on the same repository, skips the gate instead of running the suite again
+(its tests may still run the gate on other, temporary projects).
 
 Options (``[tool.harness.gates.tests]``): ``args`` (extra pytest arguments, e.g. ``["-n", "2"]``),
 ``paths`` (what to collect; default: pytest's own ``testpaths``), ``markers`` (a ``-m``
@@ -31,8 +32,9 @@ _PYTEST_RAN = {0, 1, 2, 5}
 
 def nested_run_reason(root: Path) -> str:
     """Why running the suite here would recurse (empty when it would not)."""
-    if os.environ.get(GUARD_ENV):
-        return f"already inside a tests-gate run ({GUARD_ENV} is set)"
+    guarded = os.environ.get(GUARD_ENV, "")
+    if guarded and Path(guarded).resolve() == root.resolve():
+        return f"already inside a tests-gate run of {guarded} ({GUARD_ENV})"
     current = os.environ.get("PYTEST_CURRENT_TEST", "")
     if current:
         test_file = (Path.cwd() / current.split("::")[0]).resolve()
@@ -138,7 +140,9 @@ def run(ctx: GateContext) -> GateResult:
     with tempfile.TemporaryDirectory(prefix="harness-tests-") as scratch:
         junit = Path(scratch) / "junit.xml"
         args += [f"--junitxml={junit}", *[str(p) for p in ctx.options.get("paths", [])]]
-        ran = run_tool(args, ctx.root, timeout_s=timeout_s, env={GUARD_ENV: "1"})
+        ran = run_tool(
+            args, ctx.root, timeout_s=timeout_s, env={GUARD_ENV: str(ctx.root.resolve())}
+        )
         xml_text = junit.read_text(encoding="utf-8") if junit.exists() else ""
     if ran.problem or ran.returncode not in _PYTEST_RAN or not xml_text:
         finding = problem_finding(

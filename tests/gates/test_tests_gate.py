@@ -68,9 +68,17 @@ def test_inside_this_repositorys_pytest_run_the_gate_skips_itself() -> None:
     assert result.skipped.startswith("already inside this repository's pytest run")
 
 
-def test_the_guard_variable_stops_a_nested_run(
+def test_the_guard_variable_stops_a_nested_run_of_the_same_project(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(GUARD_ENV, "1")
+    root = project(tmp_path, {"tests/test_ok.py": PASSING})
+    monkeypatch.setenv(GUARD_ENV, str(root))
+    assert GUARD_ENV in GATE.run(GateContext(root=root)).skipped
+
+
+def test_the_guard_variable_of_another_project_does_not_stop_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(GUARD_ENV, str(tmp_path / "elsewhere"))
     result = GATE.run(GateContext(root=project(tmp_path, {"tests/test_ok.py": PASSING})))
-    assert GUARD_ENV in result.skipped
+    assert result.skipped == "" and result.ok
