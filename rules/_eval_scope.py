@@ -2,7 +2,8 @@
 
 Not a rule module (it defines no Rule subclass). An evaluation function is one whose name
 starts with ``eval``, ``evaluate``, ``validate``, ``validation``, ``estimate_loss``, ``val_``
-or ``compute_val``, or contains ``_eval``/``_val_`` (``run_eval``, ``compute_val_bpb``).
+or ``compute_val``, or contains ``_eval``/``_val_`` (``run_eval``, ``compute_val_bpb``), or ends in
+``_bpb``; test functions (``test_*``) never count.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ _EVAL_NAME = re.compile(
 
 
 def is_eval_name(name: str) -> bool:
-    return bool(_EVAL_NAME.search(name.lower()))
+    """Test functions (``test_*``) are never evaluation functions, whatever else they say."""
+    lowered = name.lower()
+    return not lowered.startswith("test") and bool(_EVAL_NAME.search(lowered))
 
 
 class EvalScope:

@@ -15,6 +15,19 @@ from libcst.metadata import CodeRange
 
 from harness.findings import Edit
 
+# Test code: rules about training-code performance and layering do not apply here.
+TEST_PATHS = (
+    "tests/*",
+    "*/tests/*",
+    "test/*",
+    "*/test/*",
+    "*/testing/*",
+    "test_*.py",
+    "*/test_*.py",
+    "*_test.py",
+    "conftest.py",
+    "*/conftest.py",
+)
 # A loop counts as the training step loop when its target has one of these names ...
 STEP_LOOP_TARGETS = frozenset(
     {"step", "it", "itr", "iteration", "global_step", "train_step", "micro_step"}
@@ -186,7 +199,13 @@ class _TrainingCallFinder(cst.CSTVisitor):
 
 
 def is_step_loop(loop: cst.For | cst.While) -> bool:
-    """Whether ``loop`` is (or encloses) the training step loop; see STEP_LOOP_TARGETS."""
+    """Whether ``loop`` is (or encloses) the training step loop; see STEP_LOOP_TARGETS.
+
+    A loop over a literal list/tuple/set (``for lr in [1e-3, 1e-4]``) is a sweep over
+    configurations, never the step loop.
+    """
+    if isinstance(loop, cst.For) and isinstance(loop.iter, (cst.List, cst.Tuple, cst.Set)):
+        return False
     if isinstance(loop, cst.For):
         targets = loop.target.elements if isinstance(loop.target, cst.Tuple) else (loop.target,)
         for target in targets:

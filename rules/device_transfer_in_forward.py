@@ -36,7 +36,15 @@ from __future__ import annotations
 import libcst as cst
 
 from harness.lint.rule import Rule
-from rules._syntax import dotted, keyword, method_name, positional, snippet, string_value
+from rules._syntax import (
+    TEST_PATHS,
+    dotted,
+    keyword,
+    method_name,
+    positional,
+    snippet,
+    string_value,
+)
 
 
 class DeviceTransferInForward(Rule):
@@ -49,7 +57,7 @@ class DeviceTransferInForward(Rule):
     )
     tags = ("performance", "model")
     prefilter = (".to(", ".cuda(", ".cpu(")
-    exclude = ("tests/*",)
+    exclude = TEST_PATHS
 
     def __init__(self, context) -> None:
         super().__init__(context)

@@ -36,7 +36,7 @@ import libcst as cst
 from harness.findings import Edit
 from harness.lint.rule import Rule
 from rules._eval_scope import EvalScope
-from rules._syntax import call_name, decorator_names, dotted
+from rules._syntax import TEST_PATHS, call_name, decorator_names, dotted
 
 _NO_GRAD = frozenset(
     {"torch.no_grad", "no_grad", "torch.inference_mode", "inference_mode", "torch.enable_grad"}
@@ -55,7 +55,7 @@ class EvaluationWithoutNoGrad(EvalScope, Rule):
     fix_applicability = "always"
     tags = ("evaluation-integrity", "memory")
     prefilter = ("model", "net", "module")
-    exclude = ("tests/*",)
+    exclude = TEST_PATHS
 
     def __init__(self, context) -> None:
         super().__init__(context)

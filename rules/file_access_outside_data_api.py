@@ -38,7 +38,15 @@ import fnmatch
 import libcst as cst
 
 from harness.lint.rule import Option, Rule
-from rules._syntax import call_name, keyword, method_name, positional, snippet, string_value
+from rules._syntax import (
+    TEST_PATHS,
+    call_name,
+    keyword,
+    method_name,
+    positional,
+    snippet,
+    string_value,
+)
 
 _READ_CALLS = frozenset(
     {
@@ -98,7 +106,7 @@ class FileAccessOutsideDataApi(Rule):
         "Parquet",
     )
     include = ("nanochat/*",)
-    exclude = ("tests/*",)
+    exclude = TEST_PATHS
     options = {
         "data_api_paths": Option(
             default=_DATA_API, doc="path globs allowed to read files", kind=(tuple, list)

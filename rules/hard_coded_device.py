@@ -27,7 +27,7 @@ No automatic fix: the device has to be threaded in from the caller.
 
 Options
 allowed_paths: path globs where naming a device is the module's job (default: the config and
-device-detection modules, tests and benchmarks).
+device-detection modules, test code and benchmarks).
 """
 
 from __future__ import annotations
@@ -38,7 +38,15 @@ import re
 import libcst as cst
 
 from harness.lint.rule import Option, Rule
-from rules._syntax import call_name, dotted, method_name, names_in, positional, string_value
+from rules._syntax import (
+    TEST_PATHS,
+    call_name,
+    dotted,
+    method_name,
+    names_in,
+    positional,
+    string_value,
+)
 
 _DEVICE = re.compile(r"^(cuda|mps|xpu|xla|hpu)(:\d+)?$")
 _DEVICE_KEYWORDS = frozenset({"device", "map_location"})
@@ -57,7 +65,7 @@ class HardCodedDevice(Rule):
     prefilter = ("cuda", "mps", "xpu", "xla", "hpu")
     options = {
         "allowed_paths": Option(
-            default=("*/config.py", "*/device.py", "*/devices.py", "tests/*", "*/benchmarks/*"),
+            default=("*/config.py", "*/device.py", "*/devices.py", "*/benchmarks/*", *TEST_PATHS),
             doc="path globs where naming a device is allowed",
             kind=(tuple, list),
         )

@@ -44,6 +44,7 @@ import libcst as cst
 from harness.lint.rule import Rule
 from rules._step_loop import StepLoopScope
 from rules._syntax import (
+    TEST_PATHS,
     call_name,
     is_tensorish_name,
     method_name,
@@ -77,7 +78,7 @@ class HostDeviceSyncInStepLoop(StepLoopScope, Rule):
         "print(",
         '"cpu"',
     )
-    exclude = ("tests/*",)
+    exclude = TEST_PATHS
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self.in_step_loop or self.is_guarded:

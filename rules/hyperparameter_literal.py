@@ -50,6 +50,7 @@ from harness.lint.rule import Option, Rule
 from rules._step_loop import StepLoopScope
 from rules._syntax import (
     STEP_LOOP_TARGETS,
+    TEST_PATHS,
     call_name,
     dotted,
     number_value,
@@ -103,7 +104,7 @@ class HyperparameterLiteral(StepLoopScope, Rule):
         "SGD",
     )
     include = ("nanochat/*",)
-    exclude = ("tests/*",)
+    exclude = TEST_PATHS
     options = {
         "config_paths": Option(
             default=("*/config.py", "*/configs/*"),

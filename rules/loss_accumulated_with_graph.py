@@ -35,7 +35,14 @@ import libcst as cst
 
 from harness.lint.rule import Rule
 from rules._step_loop import StepLoopScope
-from rules._syntax import dotted, insert_at_end, is_tensorish_name, method_name, names_in
+from rules._syntax import (
+    TEST_PATHS,
+    dotted,
+    insert_at_end,
+    is_tensorish_name,
+    method_name,
+    names_in,
+)
 
 _DETACHING = frozenset({"detach", "item", "float", "int", "tolist", "cpu"})
 
@@ -49,7 +56,7 @@ class LossAccumulatedWithGraph(StepLoopScope, Rule):
     fix_applicability = "always"
     tags = ("correctness", "memory", "training-loop")
     prefilter = ("+=",)
-    exclude = ("tests/*",)
+    exclude = TEST_PATHS
 
     def __init__(self, context) -> None:
         super().__init__(context)

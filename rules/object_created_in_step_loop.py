@@ -34,7 +34,7 @@ import libcst as cst
 
 from harness.lint.rule import Rule
 from rules._step_loop import StepLoopScope
-from rules._syntax import call_name
+from rules._syntax import TEST_PATHS, call_name
 
 OPTIMIZERS = frozenset(
     {"Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS"}
@@ -50,7 +50,7 @@ class ObjectCreatedInStepLoop(StepLoopScope, Rule):
     fix_title = "Create it once before the step loop and reuse it"
     tags = ("performance", "training-loop")
     prefilter = ("compile(", "optim", "nn.", "Adam", "SGD", "Muon")
-    exclude = ("tests/*",)
+    exclude = TEST_PATHS
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self.in_step_loop:

@@ -38,7 +38,7 @@ import re
 import libcst as cst
 
 from harness.lint.rule import Rule
-from rules._syntax import decorator_names, docstring_node, dotted
+from rules._syntax import TEST_PATHS, decorator_names, docstring_node, dotted
 
 _EXEMPT_DECORATORS = frozenset(
     {"abstractmethod", "abc.abstractmethod", "overload", "typing.overload", "abstractproperty"}
@@ -56,7 +56,7 @@ class PlaceholderBody(Rule):
     fix_title = "Implement the function, or delete it and its callers"
     tags = ("agent-slop",)
     prefilter = ("pass", "...", "NotImplementedError")
-    exclude = ("*.pyi",)
+    exclude = ("*.pyi", *TEST_PATHS)
 
     def __init__(self, context) -> None:
         super().__init__(context)

@@ -1,7 +1,8 @@
 """
 What it does
 Flags ``print(...)`` in library modules. Printing is allowed where a program talks to its user:
-in functions named ``main`` (or ``_main``, ``cli``), under ``if __name__ == "__main__":``, in
+in functions named ``main`` (or ``_main``, ``cli``) or whose name says they print
+(``print_*``, ``show_*``, ``display_*``, ``pprint_*``), under ``if __name__ == "__main__":``, in
 modules that have such a block (entry points such as ``python -m nanochat.train``), in modules
 named ``cli``/``__main__`` or inside a ``cli`` package, and under ``scripts/``, ``tests/``,
 ``ci/``, ``examples/`` and ``benchmarks/``. ``print(..., file=f)`` to a file other than
@@ -31,9 +32,11 @@ from __future__ import annotations
 import libcst as cst
 
 from harness.lint.rule import Rule
-from rules._syntax import call_name, dotted, is_main_guard, keyword
+from rules._syntax import TEST_PATHS, call_name, dotted, is_main_guard, keyword
 
 _ENTRY_FUNCTIONS = frozenset({"main", "_main", "cli"})
+# Functions whose job is console output by name (print_tabular, show_report, pprint_graph).
+_PRINTING_PREFIXES = ("print", "_print", "show", "_show", "display", "pprint", "_pprint")
 
 
 class PrintInLibrary(Rule):
@@ -46,8 +49,6 @@ class PrintInLibrary(Rule):
     prefilter = ("print(",)
     exclude = (
         "scripts/*",
-        "tests/*",
-        "*/tests/*",
         "ci/*",
         "examples/*",
         "*/benchmarks/*",
@@ -55,9 +56,8 @@ class PrintInLibrary(Rule):
         "*cli.py",
         "*/cli/*",
         "*__main__.py",
-        "conftest.py",
-        "*/conftest.py",
         "setup.py",
+        *TEST_PATHS,
     )
 
     def __init__(self, context) -> None:
@@ -69,12 +69,12 @@ class PrintInLibrary(Rule):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(node.name.value)
-        if node.name.value in _ENTRY_FUNCTIONS:
+        if _may_print(node.name.value):
             self._allowed += 1
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._functions.pop()
-        if original_node.name.value in _ENTRY_FUNCTIONS:
+        if _may_print(original_node.name.value):
             self._allowed -= 1
 
     def visit_If(self, node: cst.If) -> None:
@@ -95,3 +95,7 @@ class PrintInLibrary(Rule):
             return
         for node, where in self._pending:
             self.report(node, where=where)
+
+
+def _may_print(name: str) -> bool:
+    return name in _ENTRY_FUNCTIONS or name.startswith(_PRINTING_PREFIXES)

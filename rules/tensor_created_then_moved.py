@@ -28,6 +28,7 @@ import libcst as cst
 
 from harness.lint.rule import Rule
 from rules._syntax import (
+    TEST_PATHS,
     call_name,
     delete_between,
     dotted,
@@ -64,6 +65,7 @@ class TensorCreatedThenMoved(Rule):
     fix_applicability = "sometimes"
     tags = ("performance",)
     prefilter = (".to(", ".cuda(")
+    exclude = TEST_PATHS
 
     def visit_Call(self, node: cst.Call) -> None:
         move = method_name(node)

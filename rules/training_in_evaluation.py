@@ -31,7 +31,7 @@ import libcst as cst
 
 from harness.lint.rule import Rule
 from rules._eval_scope import EvalScope
-from rules._syntax import dotted, method_name, snippet
+from rules._syntax import TEST_PATHS, dotted, method_name, snippet
 
 _OPTIMIZER_WORDS = ("optim", "opt", "scaler")
 
@@ -44,7 +44,7 @@ class TrainingInEvaluation(EvalScope, Rule):
     fix_title = "Remove gradient computation and optimizer steps from the evaluation function"
     tags = ("evaluation-integrity",)
     prefilter = ("backward(", ".step(")
-    exclude = ("tests/*",)
+    exclude = TEST_PATHS
 
     def visit_Call(self, node: cst.Call) -> None:
         function = self.eval_function

@@ -41,7 +41,7 @@ from __future__ import annotations
 import libcst as cst
 
 from harness.lint.rule import Rule
-from rules._syntax import call_name, is_main_guard, keyword
+from rules._syntax import TEST_PATHS, call_name, is_main_guard, keyword
 
 _PY_GLOBAL = frozenset(
     {"random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform"}
@@ -73,7 +73,7 @@ class UnseededRandomness(Rule):
     )
     tags = ("reproducibility",)
     prefilter = ("random", "rand")
-    exclude = ("tests/*",)
+    exclude = TEST_PATHS
 
     def __init__(self, context) -> None:
         super().__init__(context)
