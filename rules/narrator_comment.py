@@ -10,6 +10,10 @@ narrow (low false positives):
 - a sequencing word and a comma: ``# First, ...``, ``# Next, ...``, ``# Finally, ...``;
 - ``# We now ...``, ``# We will now ...``, ``# We are going to ...``, ``# I will now ...``.
 
+Only a standalone comment line is flagged (or a trailing comment): the first line of a
+multi-line comment block is usually the start of an explanation ("# First, a runtime assert
+can ...") and is left alone, except for numbered steps.
+
 Why is this bad?
 Narration restates what the next line already says, goes stale as soon as the code moves, and
 buries the comments that matter (a reason, a shape, a unit). It is a tell of generated code
@@ -51,9 +55,11 @@ _NARRATION = re.compile(
 )
 
 
+_STEP = re.compile(r"^step\s*\d+\b", re.IGNORECASE)
+
+
 def is_narration(comment: str) -> bool:
-    text = comment.lstrip("#").strip()
-    return bool(_NARRATION.match(text))
+    return bool(_NARRATION.match(_text(comment)))
 
 
 class NarratorComment(Rule):
@@ -69,8 +75,21 @@ class NarratorComment(Rule):
     def visit_EmptyLine(self, node: cst.EmptyLine) -> None:
         if node.comment is not None and is_narration(node.comment.value):
             pos = self.position(node)
+            if self._in_comment_block(pos.start.line) and not _STEP.match(
+                _text(node.comment.value)
+            ):
+                return
             edit = Edit(pos.start.line, 1, pos.end.line, pos.end.column + 1, "")
             self.report(node.comment, edits=(edit,), comment=_short(node.comment.value))
+
+    def _in_comment_block(self, line: int) -> bool:
+        """Whether the own-line comment on ``line`` (1-based) has a comment line next to it."""
+        if "_lines" not in self.__dict__:
+            self._lines = self.context.source.splitlines()
+        neighbours = (
+            self._lines[i].lstrip() for i in (line - 2, line) if 0 <= i < len(self._lines)
+        )
+        return any(text.startswith("#") for text in neighbours)
 
     def visit_TrailingWhitespace(self, node: cst.TrailingWhitespace) -> None:
         if node.comment is not None and is_narration(node.comment.value):
@@ -80,6 +99,10 @@ class NarratorComment(Rule):
                 start.start.line, start.start.column + 1, end.end.line, end.end.column + 1, ""
             )
             self.report(node.comment, edits=(edit,), comment=_short(node.comment.value))
+
+
+def _text(comment: str) -> str:
+    return comment.lstrip("#").strip()
 
 
 def _short(comment: str) -> str:

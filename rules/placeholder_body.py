@@ -8,9 +8,13 @@ Flags functions whose body (after the docstring) is only a placeholder:
 - ``pass`` or ``...`` when the function also carries a ``TODO``/``FIXME``/"implement" comment;
 - ``pass`` or ``...`` in a module-level function with no docstring.
 
-Never flagged: ``@abstractmethod``, ``@overload`` and ``@property`` stubs in interfaces, functions in
-``Protocol`` classes, stub files (``*.pyi``), and methods with an empty body that are no-op hooks
-(a method with ``pass`` is a common "override me" default and is left alone unless a TODO marks it).
+Never flagged: ``@abstractmethod``, ``@overload`` (any decorator ending in ``overload``) and
+deprecated (``@deprecated``) stubs; dunder methods (``raise NotImplementedError`` in ``__add__``
+refuses an operation); functions named as deliberate no-ops (``noop``, ``dummy``...); methods of a
+root class with no bases (``class Optimizer:`` whose ``step`` raises is an abstract base by
+convention, subclassed elsewhere); functions in ``Protocol``/``ABC`` classes; stub files
+(``*.pyi``); test code; and methods with an empty body that are no-op hooks (a method with
+``pass`` is a common "override me" default and is left alone unless a TODO marks it).
 
 Why is this bad?
 A placeholder that ships looks finished to its caller: the import works, the call type-checks,
@@ -45,6 +49,7 @@ _EXEMPT_DECORATORS = frozenset(
 )
 _INTERFACE_CLASS = re.compile(r"^(Base|Abstract)|(Base|Mixin|Interface|Protocol)$")
 _INTERFACE_BASES = frozenset({"Protocol", "typing.Protocol", "ABC", "abc.ABC", "Generic"})
+_NOOP_NAME = re.compile(r"(noop|no_op|nop$|dummy|_unsupported|not_implemented)", re.IGNORECASE)
 _TODO = re.compile(r"\b(TODO|FIXME|XXX|implement)", re.IGNORECASE)
 
 
@@ -78,15 +83,17 @@ class PlaceholderBody(Rule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         parent = self._scopes[-1] if self._scopes else None
         self._scopes.append(node)
-        if decorator_names(node) & _EXEMPT_DECORATORS:
+        if _is_exempt(node):
             return
         kind = _placeholder_kind(node)
         if kind is None:
             return
         owner = parent if isinstance(parent, cst.ClassDef) else None
+        has_todo = bool(_TODO.search(_EMPTY.code_for_node(node)))
         if owner is not None and _is_interface(owner):
             return
-        has_todo = bool(_TODO.search(_EMPTY.code_for_node(node)))
+        if owner is not None and not _has_bases(owner) and not has_todo:
+            return
         is_module_level = parent is None
         if kind == "raise NotImplementedError" or has_todo:
             self._pending.append((node, kind, owner.name.value if owner else None))
@@ -105,6 +112,27 @@ class PlaceholderBody(Rule):
 
 
 _EMPTY = cst.Module(body=[])
+
+
+def _is_exempt(node: cst.FunctionDef) -> bool:
+    """Decorated stubs, dunder methods and functions named as deliberate no-ops."""
+    name = node.name.value
+    if name.startswith("__") and name.endswith("__"):
+        return True
+    if _NOOP_NAME.search(name):
+        return True
+    decorators = decorator_names(node)
+    if decorators & _EXEMPT_DECORATORS:
+        return True
+    return any(d.endswith("overload") or "deprecat" in d for d in decorators)
+
+
+def _has_bases(node: cst.ClassDef) -> bool:
+    """Whether the class inherits from something other than ``object``."""
+    return any(
+        dotted(b.value) not in ("object", None) or isinstance(b.value, cst.Subscript)
+        for b in node.bases
+    )
 
 
 def _is_interface(node: cst.ClassDef) -> bool:

@@ -2,8 +2,9 @@
 What it does
 Flags randomness that no seed in the program controls. Precisely:
 
-- a generator constructed without a seed: ``random.Random()``, ``np.random.default_rng()``,
-  ``np.random.RandomState()``, ``np.random.Generator(np.random.PCG64())``;
+- a generator constructed without a seed (``random.Random()``, ``np.random.default_rng()``,
+  ``np.random.RandomState()``) and assigned to a name on which this module never calls
+  ``.seed(...)`` / ``.manual_seed(...)``;
 - a call to Python's global ``random`` functions (``random.random``, ``shuffle``, ``choice``...)
   or numpy's legacy global ``np.random.*`` functions in a module that never seeds that global
   generator (``random.seed(...)`` / ``np.random.seed(...)``);
@@ -41,7 +42,7 @@ from __future__ import annotations
 import libcst as cst
 
 from harness.lint.rule import Rule
-from rules._syntax import TEST_PATHS, call_name, is_main_guard, keyword
+from rules._syntax import TEST_PATHS, call_name, dotted, is_main_guard, keyword
 
 _PY_GLOBAL = frozenset(
     {"random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform"}
@@ -80,6 +81,15 @@ class UnseededRandomness(Rule):
         self._candidates: list[tuple[cst.Call, str, str]] = []  # (call, family, name)
         self._seeded: set[str] = set()
         self._is_entry_point = False
+        self._generators: list[tuple[cst.Call, str]] = []  # unseeded constructions
+        self._assigned: dict[int, str] = {}  # id(call) -> the name it is assigned to
+        self._reseeded: set[str] = set()  # names on which .seed()/.manual_seed() is called
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if isinstance(node.value, cst.Call) and len(node.targets) == 1:
+            target = dotted(node.targets[0].target)
+            if target:
+                self._assigned[id(node.value)] = target
 
     def visit_If(self, node: cst.If) -> None:
         if is_main_guard(node.test):
@@ -92,8 +102,10 @@ class UnseededRandomness(Rule):
         parts = name.split(".")
         if name in _GENERATORS:
             if not node.args:
-                self.report(node, message=f"`{name}()` creates a generator without a seed")
+                self._generators.append((node, name))
             return
+        if parts[-1] in ("seed", "manual_seed") and len(parts) > 1:
+            self._reseeded.add(".".join(parts[:-1]))
         if name in ("random.seed",):
             self._seeded.add("random")
         elif name in ("np.random.seed", "numpy.random.seed"):
@@ -112,6 +124,9 @@ class UnseededRandomness(Rule):
                 self._candidates.append((node, "torch", name))
 
     def leave_Module(self, original_node: cst.Module) -> None:
+        for node, name in self._generators:
+            if self._assigned.get(id(node)) not in self._reseeded:
+                self.report(node, message=f"`{name}()` creates a generator without a seed")
         labels = {
             "random": "Python's global random generator",
             "numpy": "numpy's global random generator",

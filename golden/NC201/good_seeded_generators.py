@@ -22,3 +22,18 @@ def sample_offsets(n_tokens, seq_len, count, seed):
 def init_weights(weight):
     torch.nn.init.normal_(weight, std=0.02)
     return weight + torch.randn(weight.shape) * 0.0
+
+
+class ShuffledShards:
+    """Shard order from a generator that is created empty and seeded per epoch."""
+
+    def __init__(self, shards, seed):
+        self.shards = list(shards)
+        self.seed = seed
+        self._rng = random.Random()
+
+    def epoch_order(self, epoch):
+        self._rng.seed(self.seed + epoch)
+        order = list(self.shards)
+        self._rng.shuffle(order)
+        return order

@@ -15,3 +15,9 @@ def train_step(model, x, y, opt):
     # Let's take an optimizer step  # expect: NC502
     opt.step()
     return loss.detach()
+
+
+def score_batches(model, batches):
+    # Step 2: score every batch  # expect: NC502
+    # (batches are already on the device)
+    return [model(x, y) for x, y in batches]

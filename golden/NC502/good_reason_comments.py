@@ -15,3 +15,9 @@ def train_step(model, x, y, opt):
     opt.step()
     # Step size is in tokens, not sequences.
     return loss.detach()
+
+
+def masked_mean(x, mask):
+    # First, a fully masked row would divide by zero; the clamp keeps its mean at 0
+    # instead of NaN, which the loss then ignores.
+    return (x * mask).sum(-1) / mask.sum(-1).clamp(min=1)
