@@ -65,7 +65,7 @@ def test_no_tests_collected_is_test003(tmp_path: Path) -> None:
 def test_inside_this_repositorys_pytest_run_the_gate_skips_itself() -> None:
     root = Path(__file__).resolve().parents[2]
     result = GATE.run(GateContext(root=root))
-    assert result.skipped.startswith("already inside this repository's pytest run")
+    assert result.skipped.startswith("already inside")  # this suite's pytest run, or a gate run
 
 
 def test_the_guard_variable_stops_a_nested_run_of_the_same_project(
