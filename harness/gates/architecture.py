@@ -117,7 +117,10 @@ def _check(root: Path, config: str) -> dict[str, Any]:
                 "absent": [],
                 "error": ran.problem or ran.tail(3) or "no output",
             }
-        return json.loads(output.read_text(encoding="utf-8"))
+        try:
+            return json.loads(output.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            return {"contracts": [], "absent": [], "error": f"unreadable checker output ({err})"}
 
 
 def run(ctx: GateContext) -> GateResult:

@@ -27,10 +27,10 @@ def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
     try:
         drifted = protect.drift(ctx.root)
-    except protect.ManifestError as err:
+    except (protect.ManifestError, OSError) as err:
         finding = problem_finding(
             "PROT002",
-            err.path,
+            getattr(err, "path", None) or protect.LOCK,
             str(err),
             "Restore the manifest and lock from git, or ask a human to run "
             "`harness protect approve --reason ...`",
