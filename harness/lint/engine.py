@@ -1,5 +1,7 @@
 """Lint one source text: parse once, run every applicable rule in one batched traversal.
 
+The traversal is harness.lint.walk's read-only walker (libcst's own rebuilds every node).
+
 Rules whose path globs or text prefilter rule them out are dropped before parsing, so a file
 no rule wants is never parsed. Positions are resolved only for files where a rule reported.
 Suppression comments are applied here because they live in the text being linted. A syntax
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,6 +22,7 @@ from libcst.metadata import MetadataWrapper
 from harness.findings import Finding, fingerprint
 from harness.lint.rule import Rule, RuleContext
 from harness.lint.suppressions import apply_suppressions
+from harness.lint.walk import walk_batched
 
 PARSE_ERROR = "HC001"
 
@@ -67,9 +71,11 @@ def lint_text(
         return LintOutcome([_parse_error(path, 1, 1, f"{type(err).__name__}: {err}")], True)
     visitors = [r(RuleContext(path, source, dict(options.get(r.code, {})))) for r in applicable]
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    for visitor in visitors:
-        visitor.wrapper = wrapper
-    wrapper.visit_batched(visitors)
+    with ExitStack() as stack:
+        for visitor in visitors:
+            visitor.wrapper = wrapper
+            stack.enter_context(visitor.resolve(wrapper))  # metadata the rule declared
+        walk_batched(wrapper.module, visitors)
     findings = [_finding(path, visitor, raw) for visitor in visitors for raw in visitor.reports]
     findings = apply_suppressions(path, source, findings, active_codes, known_codes)
     return LintOutcome(_with_fingerprints(findings, source), parsed=True)

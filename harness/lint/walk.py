@@ -1,0 +1,152 @@
+"""A read-only batched traversal of a libcst tree, about 3x cheaper than ``visit_batched``.
+
+libcst's own traversal rebuilds every node on the way back up (``_visit_and_replace_children``
+constructs a new dataclass per node), which costs twice the parse for a visitor that changes
+nothing. Lint rules only read, so this walker reads each node's children in libcst's visiting
+order (recorded once per node type) and calls the rules' ``visit_*``/``leave_*`` methods,
+including the ``visit_<Type>_<attribute>`` forms, exactly as ``visit_batched`` would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import libcst as cst
+
+# Per node type: (child attributes in visiting order, attributes libcst skipped because they
+# were empty on the nodes seen so far, e.g. FormattedStringExpression.format_spec).
+_FIELD_ORDER: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+class _OrderRecorder(cst.CSTVisitor):
+    """Records the attribute names libcst visits on ``root``, without descending."""
+
+    def __init__(self, root: cst.CSTNode) -> None:
+        super().__init__()
+        self.root = root
+        self.names: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return node is self.root
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if node is self.root:
+            self.names.append(attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        return None
+
+
+def _recorded(node: cst.CSTNode) -> tuple[str, ...]:
+    recorder = _OrderRecorder(node)
+    node.visit(recorder)
+    return tuple(recorder.names)
+
+
+def _merge(known: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
+    merged = list(new)
+    for i, attr in enumerate(known):
+        if attr not in merged:
+            before = known[i - 1] if i else None
+            merged.insert(merged.index(before) + 1 if before in merged else 0, attr)
+    return tuple(merged)
+
+
+_NODE, _SEQUENCE, _OTHER = 1, 2, 0
+_KIND: dict[type, int] = {}
+
+
+def _kind(value: object) -> int:
+    """Whether ``value`` is a node, a sequence (of nodes) or neither; cached per type because
+    isinstance against the CSTNode ABC is slow."""
+    kind = type(value)
+    found = _KIND.get(kind)
+    if found is None:
+        found = _KIND[kind] = (
+            _NODE
+            if issubclass(kind, cst.CSTNode)
+            else _SEQUENCE
+            if issubclass(kind, (list, tuple))
+            else _OTHER
+        )
+    return found
+
+
+def _is_present(value: object) -> bool:
+    kind = _kind(value)
+    return kind == _NODE or (kind == _SEQUENCE and len(value) > 0)  # type: ignore[arg-type]
+
+
+def _may_hold_node(value: object) -> bool:
+    return value is None or isinstance(value, cst.MaybeSentinel) or _kind(value) == _SEQUENCE
+
+
+def field_order(node: cst.CSTNode) -> tuple[str, ...]:
+    """The child attributes of ``node``'s type, in the order libcst visits them."""
+    kind = type(node)
+    entry = _FIELD_ORDER.get(kind)
+    if entry is None:
+        order = _recorded(node)
+        fields = getattr(kind, "__dataclass_fields__", {})
+        skipped = tuple(
+            f
+            for f in fields
+            if not f.startswith("_") and f not in order and _may_hold_node(getattr(node, f))
+        )
+        _FIELD_ORDER[kind] = entry = (order, skipped)
+    order, skipped = entry
+    if any(_is_present(getattr(node, f)) for f in skipped):
+        order = _merge(order, _recorded(node))
+        _FIELD_ORDER[kind] = (order, tuple(f for f in skipped if f not in order))
+    return order
+
+
+Hook = Callable[[cst.CSTNode], object]
+
+
+def walk_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+    """Call every visitor's visit/leave methods over ``module`` in one read-only pass."""
+    methods: dict[str, list[Hook]] = {}
+    for visitor in visitors:
+        for name, fn in visitor.get_visitors().items():
+            methods.setdefault(name, []).append(fn)
+    plans: dict[type, tuple] = {}
+
+    def plan(kind: type, node: cst.CSTNode) -> tuple:
+        name = kind.__name__
+        attributes = tuple(
+            (attr, methods.get(f"visit_{name}_{attr}", ()), methods.get(f"leave_{name}_{attr}", ()))
+            for attr in field_order(node)
+        )
+        entry = (methods.get(f"visit_{name}", ()), methods.get(f"leave_{name}", ()), attributes)
+        plans[kind] = entry
+        return entry
+
+    def visit(node: cst.CSTNode) -> None:
+        kind = type(node)
+        entry = plans.get(kind)
+        if entry is None or (_FIELD_ORDER[kind][1] and len(field_order(node)) != len(entry[2])):
+            entry = plan(kind, node)
+        on_visit, on_leave, attributes = entry
+        for fn in on_visit:
+            fn(node)
+        for attr, attr_visit, attr_leave in attributes:
+            for fn in attr_visit:
+                fn(node)
+            value = getattr(node, attr)
+            kind_of_value = _KIND.get(type(value)) or _kind(value)
+            if kind_of_value == _NODE:
+                visit(value)
+            elif kind_of_value == _SEQUENCE:
+                for item in value:
+                    if (_KIND.get(type(item)) or _kind(item)) == _NODE:
+                        visit(item)
+            for fn in attr_leave:
+                fn(node)
+        for fn in on_leave:
+            fn(node)
+
+    visit(module)
