@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.findings import Edit, Finding, Fix, GateResult
 from harness.gates import Gate, GateContext
+from harness.gates.format import first_changed_lines
 from harness.gates.tool_run import (
     problem_finding,
     python_files,
@@ -82,6 +83,20 @@ def finding_from_ruff(root: Path, item: dict[str, Any]) -> Finding:
     )
 
 
+def _unformatted(root: Path, targets: list[str]) -> set[str]:
+    checked = run_tool(
+        [*ruff_command(), "format", "--force-exclude", "--check", "--diff", *targets], root
+    )
+    return set(first_changed_lines(checked.stdout))
+
+
+def _reformat_after_fixes(root: Path, targets: list[str], unformatted_before: set[str]) -> None:
+    """Re-format what ruff's fixes disturbed (a removed import leaves blank lines), leaving
+    alone files that were unformatted before: the format gate reports those."""
+    keep_out = [arg for path in sorted(unformatted_before) for arg in ("--extend-exclude", path)]
+    run_tool([*ruff_command(), "format", "--force-exclude", *keep_out, *targets], root)
+
+
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
     # --changed/--fast with no changed Python file means nothing to check, not the whole repo.
@@ -100,7 +115,10 @@ def run(ctx: GateContext) -> GateResult:
         args.append("--fix")
         if ctx.unsafe_fixes:
             args.append("--unsafe-fixes")
+    unformatted_before = _unformatted(ctx.root, targets) if ctx.fix else set()
     checked = run_tool([*args, *targets], ctx.root)
+    if ctx.fix and checked.returncode in (0, 1):
+        _reformat_after_fixes(ctx.root, targets, unformatted_before)
     try:
         items = json.loads(checked.stdout) if checked.returncode in (0, 1) else None
     except json.JSONDecodeError:

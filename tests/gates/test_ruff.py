@@ -63,3 +63,11 @@ def test_changed_only_without_python_files_checks_nothing(tmp_path: Path) -> Non
     root = project(tmp_path, {"a.py": "import os\n"})
     result = GATE.run(GateContext(root=root, paths=("README.md",), changed_only=True))
     assert result.ok and result.findings == []
+
+
+def test_fixes_leave_a_formatted_file_formatted(tmp_path: Path) -> None:
+    root = project(tmp_path, {"a.py": "import os\n\nx = 1\n", "b.py": "import sys\ny=2\n"})
+    result = GATE.run(GateContext(root=root, fix=True))
+    assert result.ok
+    assert (root / "a.py").read_text() == "x = 1\n"
+    assert (root / "b.py").read_text() == "y=2\n"  # unformatted before: the format gate's call
