@@ -166,3 +166,14 @@ def approve(root: Path, reason: str, who: str | None = None) -> list[str]:
     }
     (root / LOCK).write_text(json.dumps(updated, indent=2) + "\n", encoding="utf-8")
     return changed
+
+
+def approvals_since(root: Path, base: str) -> list[dict[str, Any]]:
+    """Approvals in the working tree's lock that the lock at git ref ``base`` does not have."""
+    current = read_lock(root)["approvals"]
+    text = git.file_at(root, base, LOCK)
+    try:
+        before = json.loads(text)["approvals"] if text else []
+    except (json.JSONDecodeError, KeyError, TypeError):
+        before = []
+    return [a for a in current if a not in before]

@@ -7,9 +7,12 @@ makes that visible and blocks it until a human re-approves with ``harness protec
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 from harness import protect
+from harness.errors import HarnessError
 from harness.findings import Finding, GateResult
 from harness.gates import Gate, GateContext
 from harness.gates.tool_run import problem_finding
@@ -53,12 +56,41 @@ def run(ctx: GateContext) -> GateResult:
         )
         for d in drifted
     ]
+    metrics: dict[str, object] = {"drifted": len(findings)}
+    if ctx.base:
+        try:
+            fresh = protect.approvals_since(ctx.root, ctx.base)
+        except HarnessError as err:
+            fresh, metrics["approvals_since_base"] = [], f"unknown ({err})"
+        else:
+            metrics["approvals_since_base"] = len(fresh)
+        findings.extend(_approval_finding(ctx.root, a, ctx.base) for a in fresh)
     return GateResult(
         "protected",
-        ok=not findings,
+        ok=not any(f.severity == "error" for f in findings),
         duration_s=time.perf_counter() - start,
         findings=findings,
-        metrics={"drifted": len(findings)},
+        metrics=metrics,
+    )
+
+
+def _approval_finding(root: Path, approval: dict, base: str) -> Finding:
+    """PROT003 at the approval's line in the lock, so a reviewer sees who re-sealed what."""
+    lines = (root / protect.LOCK).read_text(encoding="utf-8").splitlines()
+    stamp = f'"when": {json.dumps(approval.get("when", ""))}'
+    line = next((i for i, text in enumerate(lines, 1) if stamp in text), 1)
+    files = approval.get("files", [])
+    return Finding(
+        rule="PROT003",
+        severity="warning",
+        path=protect.LOCK,
+        line=line,
+        col=1,
+        message=f"{approval.get('who', '?')} re-approved {len(files)} sealed file(s) since {base}: "
+        f"{approval.get('why', '')!r}",
+        fix_title="Check that a human made this approval and that the reason covers every file",
+        why=WHY,
+        doc="harness explain PROT003",
     )
 
 
@@ -74,6 +106,9 @@ GATE = Gate(
         "deleted. Agents must not edit what defines the metric or the checks. Revert the change; "
         "if it is intended, a human runs `harness protect approve --reason TEXT`, which records "
         "who approved what and why.",
+        "PROT003": "With --base, the approvals log in architecture/protected.lock.json gained "
+        "entries since the base ref: someone re-sealed changed files. A warning, so a reviewer "
+        "checks that a human approved and that the recorded reason covers the files.",
         "PROT002": "The protected-file manifest (architecture/protected.toml) or its lock "
         "(architecture/protected.lock.json) is missing or malformed, so sealed files cannot be "
         "verified. Restore them from git, or have a human create the lock with "

@@ -138,3 +138,18 @@ def test_this_repository_seals_the_evaluation_and_the_rules() -> None:
     assert protect.is_sealed("rules/mutable_default_argument.py", globs)
     assert protect.is_sealed("nanochat/dataset.py", globs)
     assert not protect.is_sealed("nanochat/train.py", globs)
+
+
+def test_new_approval_since_base_is_a_prot003_warning_at_its_line(sealed_repo: Path, git) -> None:
+    git(sealed_repo, "tag", "sealed")
+    (sealed_repo / "nanochat/evaluate.py").write_text("def bpb():\n    return 0.5\n")
+    protect.approve(sealed_repo, reason="fix the byte count", who="Grace")
+    result = GATE.run(GateContext(root=sealed_repo, base="sealed"))
+    assert result.ok
+    (finding,) = result.findings
+    assert (finding.rule, finding.severity, finding.path) == ("PROT003", "warning", protect.LOCK)
+    assert (
+        "Grace re-approved 1 sealed file(s) since sealed: 'fix the byte count'" == finding.message
+    )
+    lock_lines = (sealed_repo / protect.LOCK).read_text().splitlines()
+    assert '"when"' in lock_lines[finding.line - 1]
