@@ -97,3 +97,13 @@ def test_published_hook_manifest_and_config_validate() -> None:
     )
     assert manifest.returncode == 0, manifest.stdout
     assert config.returncode == 0, config.stdout
+
+
+def test_full_hook_runs_once_on_the_whole_repository_before_a_push() -> None:
+    import yaml
+
+    hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    assert hooks["harness-full"]["pass_filenames"] is False
+    assert "pre-push" in hooks["harness-full"]["stages"]
+    assert hooks["harness-fast"].get("pass_filenames", True) is True
+    assert hooks["harness-fast"]["entry"].startswith("harness check --gate format")
