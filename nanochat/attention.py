@@ -36,24 +36,25 @@ def _import_flash():
 FLASH_ATTN_FUNC = _import_flash()
 
 
-def rotary_tables(
-    seq_len: int, head_dim: int, base: float, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos and sin tables, each shaped (1, seq_len, 1, head_dim // 2), in fp32."""
+def rotary_table(seq_len: int, head_dim: int, base: float, device: torch.device) -> torch.Tensor:
+    """Unit rotations e^(i t w_j) as real pairs, shaped (1, seq_len, 1, head_dim // 2, 2), fp32.
+
+    Stored real (not complex) so DDP's buffer broadcast and ``to_empty`` see an ordinary tensor.
+    """
     inv_freq = 1.0 / (
         base ** (torch.arange(0, head_dim, 2, dtype=torch.float32, device=device) / head_dim)
     )
-    t = torch.arange(seq_len, dtype=torch.float32, device=device)
-    freqs = torch.outer(t, inv_freq)
-    return freqs.cos()[None, :, None, :], freqs.sin()[None, :, None, :]
+    angles = torch.outer(torch.arange(seq_len, dtype=torch.float32, device=device), inv_freq)
+    return torch.stack((angles.cos(), angles.sin()), dim=-1)[None, :, None]
 
 
-def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate channel pairs (i, i + D/2) of x (B, T, H, D) by the position angles in cos/sin (1, T, 1, D/2)."""
-    d = x.shape[-1] // 2
-    x1, x2 = x[..., :d], x[..., d:]
-    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
-    return torch.cat((x1 * cos + x2 * sin, x2 * cos - x1 * sin), dim=-1)
+def apply_rotary(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """Rotate adjacent channel pairs (2j, 2j + 1) of x (B, T, H, D) by ``table`` (1, T, 1, D/2, 2).
+
+    One complex multiply instead of the split/cat form: on CPU that is ~7 fewer kernels per call.
+    """
+    pairs = torch.view_as_complex(x.float().unflatten(-1, (-1, 2)))
+    return torch.view_as_real(pairs * torch.view_as_complex(table)).flatten(-2).type_as(x)
 
 
 @lru_cache(maxsize=32)

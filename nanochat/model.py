@@ -29,7 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from nanochat import flops
-from nanochat.attention import KVCache, apply_rotary, attention, rotary_tables
+from nanochat.attention import KVCache, apply_rotary, attention, rotary_table
 from nanochat.config import ModelConfig
 
 
@@ -116,7 +116,7 @@ class CausalSelfAttention(nn.Module):
         )
 
     def forward(
-        self, x, ve, cos, sin, window: int | None, cache: KVCache | None, layer: int
+        self, x, ve, rotary, window: int | None, cache: KVCache | None, layer: int
     ) -> torch.Tensor:
         B, T, C = x.shape
         q = self.c_q(x).view(B, T, self.n_head, self.head_dim)
@@ -125,8 +125,10 @@ class CausalSelfAttention(nn.Module):
         if ve is not None:
             gate = torch.sigmoid(self.ve_gate(x[..., : self.ve_gate_channels]))  # (B, T, Hkv)
             v = v + gate.unsqueeze(-1) * ve.view(B, T, self.n_kv_head, self.head_dim)
-        q = apply_rotary(norm(q) * self.qk_scale, cos, sin)
-        k = apply_rotary(norm(k) * self.qk_scale, cos, sin)
+        q, k = norm(q), norm(k)
+        if self.qk_scale != 1.0:
+            q, k = q * self.qk_scale, k * self.qk_scale
+        q, k = apply_rotary(q, rotary), apply_rotary(k, rotary)
         if cache is not None:
             k, v = cache.update(layer, k, v)
         y = attention(q, k, v, window)  # (B, T, H, D)
@@ -150,8 +152,8 @@ class Block(nn.Module):
         self.attn = CausalSelfAttention(config, layer)
         self.mlp = MLP(config)
 
-    def forward(self, x, ve, cos, sin, window: int | None, cache: KVCache | None) -> torch.Tensor:
-        x = x + self.attn(norm(x), ve, cos, sin, window, cache, self.layer)
+    def forward(self, x, ve, rotary, window: int | None, cache: KVCache | None) -> torch.Tensor:
+        x = x + self.attn(norm(x), ve, rotary, window, cache, self.layer)
         return x + self.mlp(norm(x))
 
 
@@ -175,16 +177,14 @@ class GPT(nn.Module):
         self.lm_head = nn.Linear(dim, vocab, bias=False)
         self.resid_lambdas = nn.Parameter(torch.ones(config.depth))
         self.x0_lambdas = nn.Parameter(torch.zeros(config.depth))
-        # Tables are computed for real in init_weights; arange on the meta device would pull in
+        # The table is computed for real in init_weights; arange on the meta device would pull in
         # torch._dynamo (about a second of imports) for nothing.
-        shape = (1, config.sequence_len, 1, config.head_dim // 2)
-        cos, sin = torch.empty(shape), torch.empty(shape)
-        if not self.wte.weight.is_meta:
-            cos, sin = rotary_tables(
-                config.sequence_len, config.head_dim, config.rope_base, self.wte.weight.device
+        rotary = torch.empty(1, config.sequence_len, 1, config.head_dim // 2, 2)
+        if not rotary.is_meta:
+            rotary = rotary_table(
+                config.sequence_len, config.head_dim, config.rope_base, rotary.device
             )
-        self.register_buffer("cos", cos, persistent=False)
-        self.register_buffer("sin", sin, persistent=False)
+        self.register_buffer("rotary", rotary, persistent=False)
 
     @classmethod
     def build(cls, config: ModelConfig, device: torch.device | str) -> GPT:
@@ -197,7 +197,7 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def init_weights(self) -> None:
-        """The explicit init scheme; also recomputes the rotary tables on the parameters' device.
+        """The explicit init scheme; also recomputes the rotary table on the parameters' device.
 
         Embeddings (token and value) ~ N(0, 1); head ~ N(0, lm_head_init_std); block input matrices
         ~ U(-a, a) with a = sqrt(3 / model_dim), i.e. std 1/sqrt(model_dim); output projections
@@ -218,11 +218,9 @@ class GPT(nn.Module):
                 nn.init.zeros_(block.attn.ve_gate.weight)
         self.resid_lambdas.fill_(1.0)
         self.x0_lambdas.fill_(0.0)
-        cos, sin = rotary_tables(
-            config.sequence_len, config.head_dim, config.rope_base, self.wte.weight.device
+        self.rotary.copy_(
+            rotary_table(config.sequence_len, config.head_dim, config.rope_base, self.rotary.device)
         )
-        self.cos.copy_(cos)
-        self.sin.copy_(sin)
 
     def forward(
         self,
@@ -233,17 +231,17 @@ class GPT(nn.Module):
         """Logits (B, T, vocab_size) in fp32, or the mean cross-entropy when targets are given (-1 ignored)."""
         B, T = idx.shape
         start = kv_cache.pos if kv_cache is not None else 0
-        if start + T > self.cos.size(1):
+        if start + T > self.rotary.size(1):
             raise ValueError(
                 f"sequence of {start + T} tokens exceeds sequence_len {self.config.sequence_len}"
             )
-        cos, sin = self.cos[:, start : start + T], self.sin[:, start : start + T]
+        rotary = self.rotary[:, start : start + T]
         x = norm(self.wte(idx))
         x0 = x
         for i, block in enumerate(self.blocks):
             x = self.resid_lambdas[i] * x + self.x0_lambdas[i] * x0
             ve = self.value_embeds[str(i)](idx) if block.attn.ve_gate is not None else None
-            x = block(x, ve, cos, sin, self.windows[i], kv_cache)
+            x = block(x, ve, rotary, self.windows[i], kv_cache)
         if kv_cache is not None:
             kv_cache.advance(T)
         x = norm(x)

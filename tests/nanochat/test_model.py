@@ -175,17 +175,27 @@ def test_meta_build_materialises_every_tensor_with_the_init_scheme():
     assert abs(model.blocks[0].mlp.c_fc.weight.std().item() - expected_std) < 0.05 * expected_std
 
 
-def test_rotary_tables_are_computed_at_init():
+def test_rotary_table_is_computed_at_init():
     model = GPT.build(TINY, "cpu")
-    cos, sin = attention.rotary_tables(
+    table = attention.rotary_table(
         TINY.sequence_len, TINY.head_dim, TINY.rope_base, torch.device("cpu")
     )
-    assert torch.equal(model.cos, cos) and torch.equal(model.sin, sin)
+    assert torch.equal(model.rotary, table)
 
 
-def test_rope_base_changes_the_rotary_tables():
-    a = attention.rotary_tables(8, 16, 10000.0, torch.device("cpu"))[0]
-    b = attention.rotary_tables(8, 16, 500.0, torch.device("cpu"))[0]
+def test_rotary_attention_scores_depend_only_on_relative_position():
+    torch.manual_seed(0)
+    table = attention.rotary_table(16, 8, 10000.0, torch.device("cpu"))
+    q, k = torch.randn(1, 1, 1, 8).expand(1, 16, 1, 8), torch.randn(1, 1, 1, 8).expand(1, 16, 1, 8)
+    rq, rk = attention.apply_rotary(q, table)[0, :, 0], attention.apply_rotary(k, table)[0, :, 0]
+    # The same pair of vectors 3 positions apart scores the same wherever it sits (fp32 rounding only).
+    torch.testing.assert_close(rq[5] @ rk[2], rq[12] @ rk[9], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(rq[5] @ rk[2], rq[5] @ rk[4])
+
+
+def test_rope_base_changes_the_rotary_table():
+    a = attention.rotary_table(8, 16, 10000.0, torch.device("cpu"))
+    b = attention.rotary_table(8, 16, 500.0, torch.device("cpu"))
     assert not torch.equal(a, b)
 
 
