@@ -23,6 +23,7 @@ from harness.gates.tool_run import problem_finding, run_tool
 REQUIRED_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
 REFERENCE = "docs/rules.md"
 REGENERATE = "python -m harness.lint.reference --write"
+_OPTION = re.compile(r"(?<![\w-])(--[A-Za-z0-9][\w-]*)")
 _MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.%/\- ]+?)\s*::?(?!=)")
 # Walks the click tree of harness.cli: {"sub command": {"options": [...], "commands": [...]}}.
 _CLI_PROBE = """
@@ -47,6 +48,7 @@ class CommandIndex:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._module_help: dict[str, set[str] | None] = {}  # module -> its --help options
 
     @cached_property
     def harness_tree(self) -> dict[str, Any] | str:
@@ -68,6 +70,20 @@ class CommandIndex:
             if match and not line.startswith(("\t", " ")):
                 targets.update(t for t in match.group(1).split() if not t.startswith("."))
         return targets
+
+    def module_problem(self, module: str, options: tuple[str, ...]) -> str:
+        """Why ``python -m module OPTIONS`` would fail to start, or an empty string."""
+        if not module_resolves(self.root, module):
+            return "the module does not resolve"
+        if not options:
+            return ""
+        if module not in self._module_help:
+            ran = run_tool([sys.executable, "-m", module, "--help"], self.root, timeout_s=120)
+            known = set(_OPTION.findall(ran.stdout)) if ran.returncode == 0 else None
+            self._module_help[module] = known
+        known = self._module_help[module]
+        unknown = [o for o in options if known is not None and o not in known]
+        return f"no option {unknown[0]} (not in its --help)" if unknown else ""
 
     def problem(self, kind: str, command: str) -> str:
         """Why ``command`` does not exist, or an empty string when it does."""

@@ -29,18 +29,23 @@ class Mention:
     text: str  # the path, the command line, the module or the code
     line: int  # 1-based
     col: int  # 1-based, code points
+    options: tuple[str, ...] = ()  # the --flags given to a `python -m` module
 
 
-def _command(text: str) -> tuple[Kind, str] | None:
+def _command(text: str) -> tuple[Kind, str, tuple[str, ...]] | None:
     text = text.strip().removeprefix("$ ").strip()
     python = _PYTHON.match(text)
     if python:
-        return "module", python.group(1)
+        rest = text[python.end() :].split("#", 1)[0].split()
+        options = tuple(
+            w.strip("[]").split("=", 1)[0] for w in rest if w.strip("[]").startswith("--")
+        )
+        return "module", python.group(1), options
     first = text.split(" ", 1)[0]
     if first in ("harness", ".venv/bin/harness"):
-        return "harness", text.removeprefix(".venv/bin/")
+        return "harness", text.removeprefix(".venv/bin/"), ()
     if first == "make":
-        return "make", text
+        return "make", text, ()
     return None
 
 
@@ -74,7 +79,7 @@ def mentions(markdown: str) -> list[Mention]:
             span, col = match.group(2).strip(), match.start(2) + 1
             command = _command(span)
             if command:
-                found.append(Mention(command[0], command[1], number, col))
+                found.append(Mention(command[0], command[1], number, col, command[2]))
                 continue
             path = _path(span)
             if path:

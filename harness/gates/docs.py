@@ -1,10 +1,10 @@
 """The docs gate: what AGENTS.md, README.md and architecture/*.md say exists, exists.
 
 Every path in backticks exists (DOC001); every ``harness`` subcommand and option, ``make``
-target and ``python -m`` module resolves (DOC002); every rule code is a real one (DOC003);
-AGENTS.md stays a map within its line budget (DOC004); every lint rule is documented and has
-golden examples (DOC005); the generated rules reference matches the rules (DOC006); CLAUDE.md
-points at AGENTS.md (DOC007).
+target and ``python -m`` module resolves, with the flags its ``--help`` lists (DOC002); every
+rule code is a real one (DOC003); AGENTS.md stays a map within its line budget (DOC004); every
+lint rule is documented and has golden examples (DOC005); the generated rules reference matches
+the rules (DOC006); CLAUDE.md points at AGENTS.md (DOC007).
 
 Options (``[tool.harness.gates.docs]``): ``files`` (extra documents to check),
 ``agents_max_lines`` (default 150), ``ignore_paths`` (fnmatch patterns of paths that docs may
@@ -23,7 +23,6 @@ from harness.gates.doc_checks import (
     CommandIndex,
     known_codes,
     missing_paths,
-    module_resolves,
     reference_findings,
     rule_findings,
 )
@@ -80,16 +79,18 @@ def check_document(
                     f"Fix the path in {path}, or create `{mention.text}`",
                 )
             )
-        elif mention.kind == "module" and not module_resolves(root, mention.text):
-            findings.append(
-                _finding(
-                    "DOC002",
-                    path,
-                    mention,
-                    f"{path} runs `python -m {mention.text}`, which does not resolve",
-                    f"Fix the module name in {path}",
+        elif mention.kind == "module":
+            problem = commands.module_problem(mention.text, mention.options)
+            if problem:
+                findings.append(
+                    _finding(
+                        "DOC002",
+                        path,
+                        mention,
+                        f"{path}: `python -m {mention.text}`: {problem}",
+                        f"Fix the module or flag in {path} to match `python -m {mention.text} --help`",
+                    )
                 )
-            )
         elif mention.kind in ("harness", "make"):
             problem = commands.problem(mention.kind, mention.text)
             if problem:

@@ -137,3 +137,13 @@ def test_stale_rules_reference_is_doc006_naming_the_regenerate_command(tmp_path:
     (finding,) = reference_findings(root, str(stale))
     assert finding.rule == "DOC006" and "out of date" in finding.message
     assert finding.fix_title.endswith("with `python -m harness.lint.reference --write`")
+
+
+def test_python_module_flags_are_checked_against_its_help(repo: Path) -> None:
+    append(
+        repo,
+        "Pretty-print with `python -m json.tool --sort-keys` or `python -m json.tool --shout`.\n",
+    )
+    (finding,) = run_gate(repo).findings
+    assert finding.rule == "DOC002"
+    assert finding.message.endswith("`python -m json.tool`: no option --shout (not in its --help)")
