@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
-from harness.findings import Finding, GateResult
+from harness.findings import Edit, Finding, Fix, GateResult
 from harness.gates import Gate, GateContext
 from harness.gates.tool_run import (
     problem_finding,
@@ -21,6 +22,7 @@ from harness.gates.tool_run import (
 )
 
 FIX_TITLE = "Run `ruff format` on the file (or `harness check --fix`)"
+MAX_FIXES = 20  # whole-file fixes cost one ruff run each; past this, the finding has only a title
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
 _PARSE_ERROR = re.compile(r"^error: Failed to parse (.+?):(\d+):(\d+): (.*)$", re.IGNORECASE)
 
@@ -70,6 +72,22 @@ def _parse_failures(stderr: str) -> list[Finding]:
     return findings
 
 
+def whole_file_fix(root: Path, path: str) -> Fix | None:
+    """The formatter's output as one edit replacing the whole file (None if ruff cannot say)."""
+    try:
+        source = (root / path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    done = run_tool(
+        [*ruff_command(), "format", "--stdin-filename", path, "-"], root, stdin_text=source
+    )
+    if done.returncode != 0 or done.problem:
+        return None
+    end_line = source.count("\n") + 1
+    end_col = len(source.rsplit("\n", 1)[-1]) + 1
+    return Fix(FIX_TITLE, (Edit(1, 1, end_line, end_col, done.stdout),), "safe")
+
+
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
     # --changed/--fast with no changed Python file means nothing to check, not the whole repo.
@@ -102,7 +120,7 @@ def run(ctx: GateContext) -> GateResult:
         formatted = run_tool([*base, *sorted(unformatted)], ctx.root)
         if formatted.returncode == 0:
             fixed, unformatted = sorted(unformatted), {}
-    for path, line in sorted(unformatted.items()):
+    for index, (path, line) in enumerate(sorted(unformatted.items())):
         findings.append(
             Finding(
                 rule="FMT001",
@@ -114,6 +132,7 @@ def run(ctx: GateContext) -> GateResult:
                 fix_title=FIX_TITLE,
                 why="One formatting, applied by a tool, keeps diffs about behaviour rather than layout.",
                 doc="harness explain FMT001",
+                fix=whole_file_fix(ctx.root, path) if index < MAX_FIXES else None,
             )
         )
     return GateResult(

@@ -72,3 +72,12 @@ def test_changed_only_without_python_files_checks_nothing(tmp_path: Path) -> Non
 def test_markdown_code_blocks_are_not_this_gates_business(tmp_path: Path) -> None:
     root = project(tmp_path, {"a.py": "x = 1\n", "notes.md": "# Notes\n\n```python\nx=1\n```\n"})
     assert GATE.run(GateContext(root=root)).ok
+
+
+def test_unformatted_file_carries_the_formatted_text_as_a_whole_file_fix(tmp_path: Path) -> None:
+    root = project(tmp_path, {"a.py": "x = 1\ny=2\n"})
+    (finding,) = GATE.run(GateContext(root=root)).findings
+    assert finding.fix is not None and finding.fix.applicability == "safe"
+    (edit,) = finding.fix.edits
+    assert (edit.line, edit.col, edit.end_line, edit.end_col) == (1, 1, 3, 1)
+    assert edit.replacement == "x = 1\ny = 2\n"
