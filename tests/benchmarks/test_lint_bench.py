@@ -1,0 +1,164 @@
+"""Benchmarks of the rules engine and ``harness check --fast`` (pytest-benchmark; skipped by default).
+
+Run them with:
+    .venv/bin/python -m pytest tests/benchmarks/test_lint_bench.py --benchmark-only \
+        --benchmark-enable -p no:xdist
+The Fixit comparison needs Fixit in its own throwaway venv (never a project dependency):
+    python3 -m venv /tmp/fixit-venv && /tmp/fixit-venv/bin/pip install fixit
+Figures and the machine they came from are recorded in docs/benchmarks-harness.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_settings, parse_settings
+from harness.lint.runner import lint_paths
+
+REPO = Path(__file__).resolve().parents[2]
+HARNESS = Path(sys.executable).with_name("harness")
+FIXIT = Path(os.environ.get("FIXIT_VENV", "/tmp/fixit-venv")) / "bin" / "fixit"
+FAST_BUDGET_S = 0.5  # issue 3: --fast after a one-file change, warm, including interpreter start-up
+
+# Same detection logic as NC205's first version, written as a Fixit rule.
+FIXIT_RULE = textwrap.dedent(
+    """
+    import libcst as cst
+    from fixit import LintRule
+
+    _MUTABLE = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
+
+
+    class MutableDefaultArgument(LintRule):
+        MESSAGE = "parameter defaults to a mutable object"
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            params = [*node.params.params, *node.params.kwonly_params, *node.params.posonly_params]
+            for param in params:
+                default = param.default
+                is_call = (
+                    isinstance(default, cst.Call)
+                    and isinstance(default.func, cst.Name)
+                    and default.func.value in ("list", "dict", "set")
+                )
+                if isinstance(default, _MUTABLE) or is_call:
+                    self.report(default)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clone of this repository's HEAD, so timing runs never touch the working tree."""
+    target = tmp_path_factory.mktemp("bench") / "repo"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(target)], check=True)
+    return target
+
+
+@pytest.fixture(scope="module")
+def rich_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``rich`` package's sources, from its wheel (``pip download --no-deps rich``)."""
+    folder = tmp_path_factory.mktemp("rich")
+    download = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "rich", "-d", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    wheels = sorted(folder.glob("rich-*.whl"))
+    if download.returncode != 0 or not wheels:
+        pytest.skip(
+            f"cannot download rich from the package index: {download.stderr.strip()[-200:]}"
+        )
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        wheel.extractall(folder / "src")
+    return folder / "src"
+
+
+def test_rules_gate_over_the_repository_cold(benchmark, repo_copy: Path, tmp_path: Path):
+    settings = replace(load_settings(repo_copy), cache_dir=str(tmp_path / "cache"))
+    run = benchmark.pedantic(
+        lambda: lint_paths(repo_copy, settings),
+        setup=lambda: shutil.rmtree(tmp_path / "cache", ignore_errors=True),
+        rounds=3,
+    )
+    benchmark.extra_info.update(run.metrics())
+    assert run.cached == 0 and run.parsed > 0
+
+
+def test_rules_gate_over_the_repository_warm(benchmark, repo_copy: Path, tmp_path: Path):
+    settings = replace(load_settings(repo_copy), cache_dir=str(tmp_path / "cache"))
+    lint_paths(repo_copy, settings)
+    run = benchmark.pedantic(lambda: lint_paths(repo_copy, settings), rounds=10)
+    benchmark.extra_info.update(run.metrics())
+    assert run.parsed == 0 and run.cached == len(run.paths)
+
+
+def test_fast_check_after_one_file_change_is_under_half_a_second(benchmark, repo_copy: Path):
+    target = repo_copy / "nanochat" / "config.py"
+    command = [str(HARNESS), "check", "--fast"]
+    subprocess.run(command, cwd=repo_copy, capture_output=True)
+    counter = iter(range(10**6))
+
+    def touch() -> None:
+        with target.open("a", encoding="utf-8") as handle:
+            handle.write(f"# benchmark edit {next(counter)}\n")
+
+    result = benchmark.pedantic(
+        lambda: subprocess.run(command, cwd=repo_copy, capture_output=True, text=True),
+        setup=touch,
+        rounds=15,
+        warmup_rounds=2,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    assert "rules" in result.stdout
+    assert benchmark.stats.stats.median < FAST_BUDGET_S
+
+
+def _time(fn, rounds: int) -> float:
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+@pytest.mark.skipif(
+    not FIXIT.exists(), reason=f"Fixit not installed at {FIXIT} (see module docstring)"
+)
+def test_engine_is_faster_than_fixit_on_rich(benchmark, rich_corpus: Path, tmp_path: Path):
+    from rules.mutable_default_argument import MutableDefaultArgument
+
+    (tmp_path / "bench_rules.py").write_text(FIXIT_RULE, encoding="utf-8")
+    fixit_command = [str(FIXIT), "--rules", "bench_rules:MutableDefaultArgument", "lint", "rich"]
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    started = time.perf_counter()
+    fixit = subprocess.run(fixit_command, cwd=rich_corpus, env=env, capture_output=True, text=True)
+    fixit_s = time.perf_counter() - started
+    assert "files clean" in fixit.stderr + fixit.stdout or fixit.returncode in (0, 1)
+
+    cache = tmp_path / "cache"
+    settings = parse_settings({"cache-dir": str(cache)}, rich_corpus)
+    lint = lambda: lint_paths(rich_corpus, settings, ["rich"], rules=[MutableDefaultArgument])  # noqa: E731
+    cold_s = _time(lambda: (shutil.rmtree(cache, ignore_errors=True), lint()), rounds=3)
+    lint()
+    warm_s = benchmark.pedantic(lint, rounds=10) and benchmark.stats.stats.median
+    benchmark.extra_info.update(
+        fixit_s=round(fixit_s, 3), cold_s=round(cold_s, 3), warm_s=round(warm_s, 4)
+    )
+    benchmark.extra_info.update(
+        cold_speedup=round(fixit_s / cold_s, 1), warm_speedup=round(fixit_s / warm_s, 1)
+    )
+    assert fixit_s / cold_s >= 5, f"cold: fixit {fixit_s:.2f}s vs ours {cold_s:.2f}s"
+    assert fixit_s / warm_s >= 50, f"warm: fixit {fixit_s:.2f}s vs ours {warm_s:.4f}s"
