@@ -67,6 +67,7 @@ class StepLoopScope:
             self._scope_guarded.add(id(node.body))
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._frames()  # a class body can be the first block seen
         if id(node) in self._scope_guarded:
             self._frames()[-1].guards += 1
 
