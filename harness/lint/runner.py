@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 import importlib.util
-import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -197,8 +195,12 @@ def _lint_all(
         rules=ruleset.enabled(), options=ruleset.options(), known=ruleset.known_codes()
     )
     workers = min(os.cpu_count() or 1, 8, len(items) // settings.pool_threshold + 1)
-    can_fork = "fork" in multiprocessing.get_all_start_methods()
-    if workers < 2 or not can_fork:
+    if workers < 2:
+        return [_lint_one(item) for item in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return [_lint_one(item) for item in items]
     run.workers = workers
     context = multiprocessing.get_context("fork")
