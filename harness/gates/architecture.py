@@ -18,7 +18,15 @@ import tomllib
 
 from harness.findings import Finding, GateResult
 from harness.gates import Gate, GateContext
-from harness.gates.tool_run import problem_finding, python_tool, run_tool, with_fingerprints
+from harness.gates.tool_run import (
+    OPTION_CODE,
+    OPTION_DOC,
+    option_findings,
+    problem_finding,
+    python_tool,
+    run_tool,
+    with_fingerprints,
+)
 
 CONTRACTS = "architecture/contracts.toml"
 REMEDIATION = "architecture/remediation.toml"
@@ -123,8 +131,14 @@ def _check(root: Path, config: str) -> dict[str, Any]:
             return {"contracts": [], "absent": [], "error": f"unreadable checker output ({err})"}
 
 
+OPTIONS: dict[str, type | tuple[type, ...]] = {"config": str}
+
+
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
+    bad_options = option_findings(ctx.root, "architecture", ctx.options, OPTIONS)
+    if bad_options:
+        return GateResult("architecture", ok=False, findings=bad_options)
     config = str(ctx.options.get("config", CONTRACTS))
     if not (ctx.root / config).is_file():
         finding = problem_finding(
@@ -188,6 +202,7 @@ GATE = Gate(
     description="import-linter contracts in architecture/contracts.toml hold",
     run=run,
     codes={
+        OPTION_CODE: OPTION_DOC,
         "ARCH001": "An import breaks an architecture contract from architecture/contracts.toml "
         "(described in architecture/README.md). The finding sits at the import that starts the "
         "offending chain and the message shows the whole chain `a -> b (l.N) -> c`; the fix "

@@ -27,7 +27,13 @@ from harness.gates.doc_checks import (
     rule_findings,
 )
 from harness.gates.doc_mentions import Mention, mentions
-from harness.gates.tool_run import problem_finding, with_fingerprints
+from harness.gates.tool_run import (
+    OPTION_CODE,
+    OPTION_DOC,
+    option_findings,
+    problem_finding,
+    with_fingerprints,
+)
 
 CORE_DOCS = ("AGENTS.md", "CLAUDE.md", "README.md")
 AGENTS_MAX_LINES = 150
@@ -122,8 +128,18 @@ def check_document(
     return findings
 
 
+OPTIONS: dict[str, type | tuple[type, ...]] = {
+    "files": list,
+    "agents_max_lines": int,
+    "ignore_paths": list,
+}
+
+
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
+    bad_options = option_findings(ctx.root, "docs", ctx.options, OPTIONS)
+    if bad_options:
+        return GateResult("docs", ok=False, findings=bad_options)
     files = doc_files(ctx.root, [str(f) for f in ctx.options.get("files", [])])
     ignore = [str(p) for p in ctx.options.get("ignore_paths", [])]
     commands = CommandIndex(ctx.root)
@@ -194,6 +210,7 @@ GATE = Gate(
     description="AGENTS.md and architecture docs name only paths, commands and codes that exist",
     run=run,
     codes={
+        OPTION_CODE: OPTION_DOC,
         "DOC001": "A document (AGENTS.md, README.md, CLAUDE.md, architecture/*.md) names a "
         "path in backticks that does not exist, relative to the repository root or to the "
         "document. Fix the path or create the file.",

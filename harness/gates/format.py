@@ -14,6 +14,9 @@ from pathlib import Path
 from harness.findings import Edit, Finding, Fix, GateResult
 from harness.gates import Gate, GateContext
 from harness.gates.tool_run import (
+    OPTION_CODE,
+    OPTION_DOC,
+    option_findings,
     problem_finding,
     python_files,
     ruff_command,
@@ -88,8 +91,14 @@ def whole_file_fix(root: Path, path: str) -> Fix | None:
     return Fix(FIX_TITLE, (Edit(1, 1, end_line, end_col, done.stdout),), "safe")
 
 
+OPTIONS: dict[str, type | tuple[type, ...]] = {}
+
+
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
+    bad_options = option_findings(ctx.root, "format", ctx.options, OPTIONS)
+    if bad_options:
+        return GateResult("format", ok=False, findings=bad_options)
     # --changed/--fast with no changed Python file means nothing to check, not the whole repo.
     targets = python_files(ctx.root, ctx.paths) if ctx.paths or ctx.changed_only else ["."]
     if not targets:
@@ -150,6 +159,7 @@ GATE = Gate(
     description="ruff format --check: every Python file is formatted",
     run=run,
     codes={
+        OPTION_CODE: OPTION_DOC,
         "FMT001": "The file is not formatted the way `ruff format` (line length 100, config in "
         "pyproject.toml) would format it. The finding points at the first line the formatter "
         "changes. Run `ruff format PATH` or `harness check --fix` to apply the formatting.",

@@ -15,7 +15,12 @@ from harness import protect
 from harness.errors import HarnessError
 from harness.findings import Finding, GateResult
 from harness.gates import Gate, GateContext
-from harness.gates.tool_run import problem_finding
+from harness.gates.tool_run import (
+    OPTION_CODE,
+    OPTION_DOC,
+    option_findings,
+    problem_finding,
+)
 
 FIX_TITLE = "Revert the change, or ask a human to run `harness protect approve --reason ...`"
 WHY = "Sealed files define the metric and the checks; an unapproved edit could game them."
@@ -26,8 +31,14 @@ _VERB = {
 }
 
 
+OPTIONS: dict[str, type | tuple[type, ...]] = {}
+
+
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
+    bad_options = option_findings(ctx.root, "protected", ctx.options, OPTIONS)
+    if bad_options:
+        return GateResult("protected", ok=False, findings=bad_options)
     try:
         drifted = protect.drift(ctx.root)
     except (protect.ManifestError, OSError) as err:
@@ -100,6 +111,7 @@ GATE = Gate(
     description="sealed files match the hashes a human approved",
     run=run,
     codes={
+        OPTION_CODE: OPTION_DOC,
         "PROT001": "A sealed file (one matching a glob in architecture/protected.toml: the "
         "evaluation, data preparation, benchmark code, rules, golden files or the manifest itself) "
         "differs from the hash recorded in architecture/protected.lock.json, or was added or "

@@ -17,6 +17,9 @@ from harness.findings import Edit, Finding, Fix, GateResult
 from harness.gates import Gate, GateContext
 from harness.gates.format import first_changed_lines
 from harness.gates.tool_run import (
+    OPTION_CODE,
+    OPTION_DOC,
+    option_findings,
     problem_finding,
     python_files,
     ruff_command,
@@ -97,8 +100,14 @@ def _reformat_after_fixes(root: Path, targets: list[str], unformatted_before: se
     run_tool([*ruff_command(), "format", "--force-exclude", *keep_out, *targets], root)
 
 
+OPTIONS: dict[str, type | tuple[type, ...]] = {}
+
+
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
+    bad_options = option_findings(ctx.root, "ruff", ctx.options, OPTIONS)
+    if bad_options:
+        return GateResult("ruff", ok=False, findings=bad_options)
     # --changed/--fast with no changed Python file means nothing to check, not the whole repo.
     targets = python_files(ctx.root, ctx.paths) if ctx.paths or ctx.changed_only else ["."]
     if not targets:
@@ -152,6 +161,7 @@ GATE = Gate(
     description="ruff check: pyflakes, pycodestyle, isort, bugbear and pyupgrade findings",
     run=run,
     codes={
+        OPTION_CODE: OPTION_DOC,
         "RUFF001": "ruff check could not run or its JSON output could not be read: ruff is "
         "missing from the environment running harness, or the [tool.ruff] configuration in "
         "pyproject.toml is invalid. Every other code this gate reports is ruff's own; run "

@@ -23,7 +23,13 @@ from typing import Any
 
 from harness.findings import Finding, GateResult
 from harness.gates import Gate, GateContext
-from harness.gates.tool_run import python_tool, run_tool
+from harness.gates.tool_run import (
+    OPTION_CODE,
+    OPTION_DOC,
+    option_findings,
+    python_tool,
+    run_tool,
+)
 
 TRAIN_MODULE = "nanochat.train"
 TRAIN_FILE = "nanochat/train.py"
@@ -157,8 +163,18 @@ def _error_line(output: str) -> str:
     return (errors or lines or ["no output"])[-1]
 
 
+OPTIONS: dict[str, type | tuple[type, ...]] = {
+    "args": list,
+    "extra_args": list,
+    "timeout_s": (int, float),
+}
+
+
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
+    bad_options = option_findings(ctx.root, "smoke-train", ctx.options, OPTIONS)
+    if bad_options:
+        return GateResult("smoke-train", ok=False, findings=bad_options)
     env = {}
     if "NANOCHAT_BASE_DIR" not in os.environ and (ctx.root / ".cache/nanochat").is_dir():
         env["NANOCHAT_BASE_DIR"] = str(ctx.root / ".cache/nanochat")
@@ -206,6 +222,7 @@ GATE = Gate(
     description="a tiny CPU run of python -m nanochat.train: finite loss that falls, well-formed summary",
     run=run,
     codes={
+        OPTION_CODE: OPTION_DOC,
         "SMOKE001": "The smoke training run (`python -m nanochat.train` with a depth-2 model for "
         "30 steps) exited with an error. The message carries the trainer's error line; rerun "
         "the command to see all of it.",

@@ -17,7 +17,13 @@ from harness.errors import HarnessError
 from harness.findings import SEVERITY_RANK, Finding, GateResult, Severity
 from harness.gates import Gate, GateContext
 from harness.gates.test_facts import CaseFacts, FileFacts, file_facts, loosened
-from harness.gates.tool_run import problem_finding, with_fingerprints
+from harness.gates.tool_run import (
+    OPTION_CODE,
+    OPTION_DOC,
+    option_findings,
+    problem_finding,
+    with_fingerprints,
+)
 
 TEST_PATTERNS = ("tests/*test_*.py", "tests/*_test.py")
 WHY = "A weaker test lets a regression through while the suite stays green."
@@ -123,8 +129,14 @@ def _read(root: Path, path: str) -> str | None:
         return None
 
 
+OPTIONS: dict[str, type | tuple[type, ...]] = {"patterns": list, "severity": str}
+
+
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
+    bad_options = option_findings(ctx.root, "test-integrity", ctx.options, OPTIONS)
+    if bad_options:
+        return GateResult("test-integrity", ok=False, findings=bad_options)
     if not ctx.base:
         return GateResult(
             "test-integrity",
@@ -184,6 +196,7 @@ GATE = Gate(
     description="tests did not get weaker since --base: no deletions, fewer asserts, new skips or looser tolerances",
     run=run,
     codes={
+        OPTION_CODE: OPTION_DOC,
         "TI001": "A test function that exists at the base ref is gone from the working tree (its "
         "file was deleted, or the function was removed or renamed). Deleting a failing test is "
         "the cheapest way to make a suite pass; restore it or move it under the same name.",

@@ -22,7 +22,15 @@ from pathlib import Path
 
 from harness.findings import Finding, GateResult
 from harness.gates import Gate, GateContext
-from harness.gates.tool_run import problem_finding, python_tool, run_tool, with_fingerprints
+from harness.gates.tool_run import (
+    OPTION_CODE,
+    OPTION_DOC,
+    option_findings,
+    problem_finding,
+    python_tool,
+    run_tool,
+    with_fingerprints,
+)
 
 GUARD_ENV = "HARNESS_IN_TESTS_GATE"
 DEFAULT_TIMEOUT_S = 900.0
@@ -119,8 +127,19 @@ def _last_error_line(text: str) -> str:
     return errors[-1] if errors else _first_line(text)
 
 
+OPTIONS: dict[str, type | tuple[type, ...]] = {
+    "args": list,
+    "paths": list,
+    "markers": str,
+    "timeout_s": (int, float),
+}
+
+
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
+    bad_options = option_findings(ctx.root, "tests", ctx.options, OPTIONS)
+    if bad_options:
+        return GateResult("tests", ok=False, findings=bad_options)
     reason = nested_run_reason(ctx.root)
     if reason:
         return GateResult("tests", ok=True, skipped=reason)
@@ -191,6 +210,7 @@ GATE = Gate(
     description="pytest passes (JUnit XML parsed into findings)",
     run=run,
     codes={
+        OPTION_CODE: OPTION_DOC,
         "TEST001": "A test failed or errored. The finding points at the failing line in the test "
         "file (the last traceback line in that file) and names the pytest node id; rerun it with "
         "`python -m pytest NODE_ID` to see the full output.",

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from harness.findings import Finding, fingerprint
 
@@ -130,3 +131,59 @@ def with_fingerprints(root: Path, findings: list[Finding]) -> list[Finding]:
         stamp = fingerprint(finding.rule, finding.path, line_text + "\0" + finding.message)
         result.append(replace(finding, fingerprint=stamp))
     return result
+
+
+OPTION_CODE = "GATE001"
+OPTION_DOC = (
+    "A gate option in [tool.harness.gates.ID] of pyproject.toml is unknown or has the wrong "
+    "type. The finding names the key and the options the gate accepts; the gate does not run "
+    "until the table is fixed."
+)
+
+
+def option_findings(
+    root: Path,
+    gate_id: str,
+    options: Mapping[str, Any],
+    accepted: Mapping[str, type | tuple[type, ...]],
+) -> list[Finding]:
+    """GATE001 for each key of ``options`` the gate does not accept or whose value has the wrong type."""
+    table = f"[tool.harness.gates.{gate_id}]"
+    names = ", ".join(sorted(accepted)) or "none"
+    findings = []
+    for key, value in options.items():
+        kind = accepted.get(key)
+        if kind is None:
+            problem = f"{table}: unknown option {key!r}; options of this gate: {names}"
+        elif isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            problem = f"{table}: {key} = {value!r} is a boolean; expected {_type_names(kind)}"
+        elif not isinstance(value, kind):
+            problem = f"{table}: {key} = {value!r}; expected {_type_names(kind)}"
+        else:
+            continue
+        finding = problem_finding(OPTION_CODE, "pyproject.toml", problem, f"Fix {key} in {table}")
+        findings.append(replace(finding, line=_key_line(root, table, key)))
+    return findings
+
+
+def _type_names(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def _key_line(root: Path, table: str, key: str) -> int:
+    """The 1-based line of ``key`` inside ``table`` in pyproject.toml (the header's, or 1)."""
+    try:
+        lines = (root / "pyproject.toml").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    header = next((i for i, line in enumerate(lines) if line.strip() == table), None)
+    if header is None:
+        return 1
+    for i in range(header + 1, len(lines)):
+        stripped = lines[i].strip()
+        if stripped.startswith("["):
+            break
+        if stripped.split("=", 1)[0].strip().strip('"') == key:
+            return i + 1
+    return header + 1
