@@ -101,8 +101,12 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
         settings = replace(settings, fail_severity=request.severity)
     gates = select_gates(settings, request)
     explicit = repo_relative(root, request.paths, cwd or Path.cwd())
-    changed = changed_paths(root, request)
-    if changed is None:
+    is_diff = request.changed or request.base is not None
+    # --fast with file names (pre-commit passes the staged files) checks exactly those files.
+    changed = (
+        explicit if request.fast and explicit and not is_diff else changed_paths(root, request)
+    )
+    if changed is None or changed is explicit:
         paths = explicit
     elif explicit:
         is_under = lambda p: any(p == e or p.startswith(e.rstrip("/") + "/") for e in explicit)  # noqa: E731

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from harness.findings import CheckReport
+
+# The published JSON Schema of this format (shipped as package data).
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema" / "check_report.schema.json"
 
 
 def render(report: CheckReport, context) -> str:

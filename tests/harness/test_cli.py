@@ -97,6 +97,25 @@ def test_unknown_base_ref_is_a_one_line_error(cli, write, commit):
     )
 
 
+def test_fast_runs_the_fast_gates_on_changed_files_only(cli, write, commit):
+    write({"old.py": MUTABLE})
+    commit()
+    write({"new.py": MUTABLE})
+    result = cli("check", "--fast", "--format", "json")
+    report = json.loads(result.output)
+    assert [g["id"] for g in report["gates"]] == ["format", "ruff", "rules", "protected"]
+    rules_gate = report["gates"][2]
+    assert [(f["rule"], f["path"]) for f in rules_gate["findings"]] == [("NC205", "new.py")]
+
+
+def test_fast_with_file_names_checks_exactly_those_files(cli, write, commit):
+    write({"old.py": MUTABLE, "other.py": MUTABLE})
+    commit()
+    result = cli("check", "--fast", "--format", "json", "old.py")
+    rules_gate = json.loads(result.output)["gates"][2]
+    assert [f["path"] for f in rules_gate["findings"]] == ["old.py"]
+
+
 def test_changed_with_nothing_changed_is_clean(cli, write, commit):
     write({"old.py": MUTABLE})
     commit()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import jsonschema
 
 from harness.findings import CheckReport, Edit, Finding, Fix, GateResult
 from harness.report import FORMATS, RenderContext, render
+from harness.report.json import SCHEMA_PATH
 
-SCHEMA = Path(__file__).resolve().parents[2] / "harness" / "schema" / "check_report.schema.json"
+SCHEMA = SCHEMA_PATH
 
 
 def finding(
