@@ -167,3 +167,22 @@ def walk_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]
             fn(node)
 
     visit(module)
+
+
+def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """Read-only drop-in for ``node.visit(visitor)``: same callbacks, same order, and children
+    skipped when ``on_visit`` returns False, but no node is rebuilt. For helper visitors inside
+    rules (counting statements, collecting names) that never transform."""
+    if visitor.on_visit(node):
+        for attr in field_order(node):
+            visitor.on_visit_attribute(node, attr)
+            value = getattr(node, attr)
+            kind_of_value = _KIND.get(type(value)) or _kind(value)
+            if kind_of_value == _NODE:
+                walk(value, visitor)
+            elif kind_of_value == _SEQUENCE:
+                for item in value:
+                    if (_KIND.get(type(item)) or _kind(item)) == _NODE:
+                        walk(item, visitor)
+            visitor.on_leave_attribute(node, attr)
+    visitor.on_leave(node)
