@@ -1,7 +1,9 @@
 """A visitor mixin that knows whether it is inside an evaluation function.
 
+``validate*`` is deliberately not an evaluation name: in real code it mostly checks inputs.
+
 Not a rule module (it defines no Rule subclass). An evaluation function is one whose name
-starts with ``eval``, ``evaluate``, ``validate``, ``validation``, ``estimate_loss``, ``val_``
+starts with ``eval``, ``evaluate``, ``validation``, ``estimate_loss``, ``val_``
 or ``compute_val``, or contains ``_eval``/``_val_`` (``run_eval``, ``compute_val_bpb``), or ends in
 ``_bpb``; test functions (``test_*``) never count.
 """
@@ -13,7 +15,7 @@ import re
 import libcst as cst
 
 _EVAL_NAME = re.compile(
-    r"^(eval|evaluate|validate|validation|estimate_loss|val_|compute_val)|_eval|_val_|_bpb$"
+    r"^(eval|evaluate|validation|estimate_loss|val_|compute_val)|_eval|_val_|_bpb$"
 )
 
 

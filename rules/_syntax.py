@@ -201,10 +201,10 @@ class _TrainingCallFinder(cst.CSTVisitor):
 def is_step_loop(loop: cst.For | cst.While) -> bool:
     """Whether ``loop`` is (or encloses) the training step loop; see STEP_LOOP_TARGETS.
 
-    A loop over a literal list/tuple/set (``for lr in [1e-3, 1e-4]``) is a sweep over
-    configurations, never the step loop.
+    A loop over a literal list/tuple/set (``for lr in [1e-3, 1e-4]``) or an
+    ``itertools.product(...)`` is a sweep over configurations, never the step loop.
     """
-    if isinstance(loop, cst.For) and isinstance(loop.iter, (cst.List, cst.Tuple, cst.Set)):
+    if isinstance(loop, cst.For) and _is_sweep(loop.iter):
         return False
     if isinstance(loop, cst.For):
         targets = loop.target.elements if isinstance(loop.target, cst.Tuple) else (loop.target,)
@@ -215,6 +215,15 @@ def is_step_loop(loop: cst.For | cst.While) -> bool:
     finder = _TrainingCallFinder()
     loop.body.visit(finder)
     return finder.found
+
+
+def _is_sweep(expr: cst.BaseExpression) -> bool:
+    """A literal collection, or ``product(...)`` of them: a loop over configurations."""
+    if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+        return True
+    if isinstance(expr, cst.Call) and (call_name(expr) or "").rsplit(".", 1)[-1] == "product":
+        return True
+    return False
 
 
 def is_logging_guard(test: cst.BaseExpression) -> bool:

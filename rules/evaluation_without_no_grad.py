@@ -1,12 +1,12 @@
 """
 What it does
-Flags an evaluation function (named ``evaluate*``, ``eval*``, ``validate*``, ``estimate_loss``,
+Flags an evaluation function (named ``evaluate*``, ``eval*``, ``validation*``, ``estimate_loss``,
 ``*_bpb``... see below) that calls a model but never turns autograd off: no
 ``@torch.no_grad()`` / ``@torch.inference_mode()`` decorator and no ``with torch.no_grad():`` /
 ``with torch.inference_mode():`` block in its body. A call counts as a model call when the
 callee is named ``model``, ``self.model``, ``net``, ``module`` or ends in ``model``.
 
-Evaluation function names: starting with ``eval``, ``evaluate``, ``validate``, ``validation``,
+Evaluation function names: starting with ``eval``, ``evaluate``, ``validation``,
 ``estimate_loss``, ``val_`` or ``compute_val``, or containing ``_eval`` or ``_val_``, or ending
 in ``_bpb``.
 

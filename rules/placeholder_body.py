@@ -2,7 +2,9 @@
 What it does
 Flags functions whose body (after the docstring) is only a placeholder:
 
-- ``raise NotImplementedError(...)``, except in a method of a class that is an interface: a
+- ``raise NotImplementedError(...)`` (unless its message is a refusal such as "cannot be
+  vmapped", "not supported", "please use ..." without "yet"), except in a method of a class that
+  is an interface: a
   ``Protocol``/``ABC`` subclass, a class named ``Base*``/``Abstract*``/``*Base``/``*Mixin``/
   ``*Interface``, or a class that another class in the same module inherits from;
 - ``pass`` or ``...`` when the function also carries a ``TODO``/``FIXME``/"implement" comment;
@@ -10,7 +12,8 @@ Flags functions whose body (after the docstring) is only a placeholder:
 
 Never flagged: ``@abstractmethod``, ``@overload`` (any decorator ending in ``overload``) and
 deprecated (``@deprecated``) stubs; dunder methods (``raise NotImplementedError`` in ``__add__``
-refuses an operation); functions named as deliberate no-ops (``noop``, ``dummy``...); methods of a
+refuses an operation); functions named as deliberate no-ops (``noop``, ``dummy``, ``*_unimplemented``...); signatures
+under ``if TYPE_CHECKING:``; methods of a
 root class with no bases (``class Optimizer:`` whose ``step`` raises is an abstract base by
 convention, subclassed elsewhere); functions in ``Protocol``/``ABC`` classes; stub files
 (``*.pyi``); test code; and methods with an empty body that are no-op hooks (a method with
@@ -49,7 +52,13 @@ _EXEMPT_DECORATORS = frozenset(
 )
 _INTERFACE_CLASS = re.compile(r"^(Base|Abstract)|(Base|Mixin|Interface|Protocol)$")
 _INTERFACE_BASES = frozenset({"Protocol", "typing.Protocol", "ABC", "abc.ABC", "Generic"})
-_NOOP_NAME = re.compile(r"(noop|no_op|nop$|dummy|_unsupported|not_implemented)", re.IGNORECASE)
+_NOOP_NAME = re.compile(
+    r"(noop|no_op|nop$|dummy|unsupported|not_implemented|unimplemented)", re.IGNORECASE
+)
+_REFUSAL = re.compile(
+    r"cannot|can't|not supported|unsupported|does not support|doesn't support|only support|not allowed|please"
+)
+_NOT_YET = re.compile(r"\byet\b|todo|fixme")
 _TODO = re.compile(r"\b(TODO|FIXME|XXX|implement)", re.IGNORECASE)
 
 
@@ -68,6 +77,15 @@ class PlaceholderBody(Rule):
         self._scopes: list[cst.ClassDef | cst.FunctionDef] = []
         self._base_names: set[str] = set()
         self._pending: list[tuple[cst.FunctionDef, str, str | None]] = []
+        self._type_checking = 0
+
+    def visit_If(self, node: cst.If) -> None:
+        if dotted(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            self._type_checking += 1
+
+    def leave_If(self, original_node: cst.If) -> None:
+        if dotted(original_node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            self._type_checking -= 1
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._scopes.append(node)
@@ -83,7 +101,7 @@ class PlaceholderBody(Rule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         parent = self._scopes[-1] if self._scopes else None
         self._scopes.append(node)
-        if _is_exempt(node):
+        if self._type_checking or _is_exempt(node):
             return
         kind = _placeholder_kind(node)
         if kind is None:
@@ -135,6 +153,14 @@ def _has_bases(node: cst.ClassDef) -> bool:
     )
 
 
+def _is_refusal(exc: cst.BaseExpression) -> bool:
+    """``NotImplementedError("... cannot be vmapped")``: a deliberate refusal, not a placeholder."""
+    if not isinstance(exc, cst.Call) or not exc.args:
+        return False
+    text = _EMPTY.code_for_node(exc.args[0].value).lower()
+    return bool(_REFUSAL.search(text)) and not _NOT_YET.search(text)
+
+
 def _is_interface(node: cst.ClassDef) -> bool:
     if _INTERFACE_CLASS.search(node.name.value):
         return True
@@ -164,6 +190,6 @@ def _placeholder_kind(node: cst.FunctionDef) -> str | None:
         return "..."
     if isinstance(only, cst.Raise) and only.exc is not None:
         exc = only.exc.func if isinstance(only.exc, cst.Call) else only.exc
-        if dotted(exc) == "NotImplementedError":
+        if dotted(exc) == "NotImplementedError" and not _is_refusal(only.exc):
             return "raise NotImplementedError"
     return None

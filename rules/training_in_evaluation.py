@@ -2,7 +2,7 @@
 What it does
 Flags ``.backward()`` calls and optimizer steps (``opt.step()``, ``optimizer.step()``,
 ``scaler.step(...)``) inside an evaluation function (named as in NC402: ``evaluate*``,
-``eval*``, ``validate*``, ``estimate_loss``, ``*_bpb``...).
+``eval*``, ``validation*``, ``estimate_loss``, ``*_bpb``...).
 
 Why is this bad?
 An evaluation that computes gradients or steps an optimizer trains on the validation data: the

@@ -22,3 +22,12 @@ def build_layers(depth, dim):
     for _ in range(depth):
         layers.append(nn.Linear(dim, dim))
     return nn.ModuleList(layers)
+
+
+def sweep(make_model, loader, lrs):
+    for lr in [3e-4, 1e-3]:
+        model = make_model()
+        opt = torch.optim.AdamW(model.parameters(), lr=lr)
+        model(*next(loader)).backward()
+        opt.step()
+    return lrs

@@ -9,7 +9,7 @@ def evaluate_bpb(model, batches):
     return sum(model(x, y).item() for x, y in batches)
 
 
-def validate(model, batches):
+def validation_loss(model, batches):
     model.eval()
     with torch.inference_mode():
         losses = [model(x, y) for x, y in batches]
@@ -22,3 +22,7 @@ def train_step(model, batch, opt):
     loss.backward()
     opt.step()
     return loss.detach()
+
+
+def validate_batch_shapes(model, batches):
+    return all(model(x, y).shape == y.shape for x, y in batches)

@@ -63,3 +63,11 @@ class SymbolicInt(int):
 
 def dummy_worker_init(worker_id: int) -> None:
     pass
+
+
+def _forward_unimplemented(self, *inputs) -> None:
+    raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+
+def nonzero_vmap(info, in_dims, x):
+    raise NotImplementedError("Operator is data-dependent and cannot be vmapped.")
