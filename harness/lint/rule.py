@@ -92,8 +92,8 @@ class Rule(cst.BatchableCSTVisitor):
     fix_applicability: ClassVar[Literal["always", "sometimes", "never"]] = "never"
     tags: ClassVar[tuple[str, ...]] = ()
     options: ClassVar[dict[str, Option]] = {}
-    # Substrings of which at least one must occur in the source for the rule to run (cheap skip).
-    prefilter: ClassVar[tuple[str, ...]] = ()
+    # Substrings (or compiled regexes) of which one must occur in the source for the rule to run.
+    prefilter: ClassVar[tuple[str | re.Pattern[str], ...]] = ()
     # Glob patterns (repo-relative POSIX) the rule applies to, and patterns it never applies to.
     include: ClassVar[tuple[str, ...]] = ("*.py",)
     exclude: ClassVar[tuple[str, ...]] = ()
@@ -119,7 +119,10 @@ class Rule(cst.BatchableCSTVisitor):
 
     @classmethod
     def passes_prefilter(cls, source: str) -> bool:
-        return not cls.prefilter or any(token in source for token in cls.prefilter)
+        return not cls.prefilter or any(
+            token.search(source) is not None if isinstance(token, re.Pattern) else token in source
+            for token in cls.prefilter
+        )
 
     # ----- reporting -----------------------------------------------------------------
     def report(

@@ -105,6 +105,38 @@ def field_order(node: cst.CSTNode) -> tuple[str, ...]:
 
 
 Hook = Callable[[cst.CSTNode], object]
+
+# Whitespace, comments and operators are about 70% of a tree's nodes and no rule but a comment
+# rule looks at them; they contain only each other, so a trivia subtree that holds no type a
+# rule handles is skipped whole. Values: the trivia types each can contain.
+_SPACE = {"SimpleWhitespace", "Comment", "Newline"}
+_LINES = _SPACE | {"TrailingWhitespace", "EmptyLine"}
+_TRIVIA_CONTENTS: dict[str, set[str]] = {
+    "SimpleWhitespace": set(),
+    "Comment": set(),
+    "Newline": set(),
+    "TrailingWhitespace": _SPACE,
+    "EmptyLine": _SPACE,
+    "ParenthesizedWhitespace": _LINES,
+    **{
+        name: _LINES | {"ParenthesizedWhitespace"}
+        for name, value in vars(cst).items()
+        if isinstance(value, type)
+        and issubclass(value, cst.CSTNode)
+        and value.__module__ == "libcst._nodes.op"
+    },
+}
+
+
+def skippable_types(handled: set[str]) -> frozenset[type]:
+    """Trivia node types whose whole subtree holds none of the ``handled`` type names."""
+    return frozenset(
+        getattr(cst, name)
+        for name, contents in _TRIVIA_CONTENTS.items()
+        if not ({name} | contents) & handled
+    )
+
+
 _METHOD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
@@ -130,6 +162,7 @@ def walk_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]
     for visitor in visitors:
         for name in visitor_method_names(type(visitor)):
             methods.setdefault(name, []).append(getattr(visitor, name))
+    skip = skippable_types({name.split("_")[1] for name in methods})
     plans: dict[type, tuple] = {}
 
     def plan(kind: type, node: cst.CSTNode) -> tuple:
@@ -156,10 +189,11 @@ def walk_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]
             value = getattr(node, attr)
             kind_of_value = _KIND.get(type(value)) or _kind(value)
             if kind_of_value == _NODE:
-                visit(value)
+                if type(value) not in skip:
+                    visit(value)
             elif kind_of_value == _SEQUENCE:
                 for item in value:
-                    if (_KIND.get(type(item)) or _kind(item)) == _NODE:
+                    if type(item) not in skip and (_KIND.get(type(item)) or _kind(item)) == _NODE:
                         visit(item)
             for fn in attr_leave:
                 fn(node)

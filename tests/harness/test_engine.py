@@ -81,6 +81,17 @@ def test_prefilter_skips_parsing_when_no_rule_can_fire():
     assert lint_text("m.py", "print(1)\n", [PrintCall]).parsed is True
 
 
+def test_prefilter_may_be_a_regular_expression():
+    import re
+
+    class PrintInDef(PrintCall):
+        code = "XT005"
+        prefilter = (re.compile(r"^\s+print\(", re.MULTILINE),)
+
+    assert lint_text("m.py", "print(1)\n", [PrintInDef]).parsed is False
+    assert lint_text("m.py", "def f():\n    print(1)\n", [PrintInDef]).findings
+
+
 def test_each_file_is_traversed_once_per_rule():
     VisitCounter.seen = []
     lint_source("one.py", "x = 1\n", [VisitCounter, PrintCall, MutableDefaultArgument])

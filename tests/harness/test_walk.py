@@ -39,6 +39,24 @@ class Recorder(cst.BatchableCSTVisitor):
         self.calls.append(("visit_FormattedStringExpression", ""))
 
 
+class CodeOnly(Recorder):
+    """No comment handler: the walker may skip whitespace, comments and operators."""
+
+    visit_Comment = None  # type: ignore[assignment]
+
+
+class OperatorWatcher(cst.BatchableCSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def visit_Comma(self, node: cst.Comma) -> None:
+        self.calls.append("Comma")
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.calls.append(node.value)
+
+
 class Pruner(cst.CSTVisitor):
     def __init__(self) -> None:
         super().__init__()
@@ -56,6 +74,16 @@ def test_batched_walk_matches_libcst_visit_batched_call_for_call():
     for source in [TRICKY, *(p.read_text(encoding="utf-8") for p in SOURCES)]:
         module = cst.parse_module(source)
         theirs, ours = Recorder(), Recorder()
+        MetadataWrapper(module, unsafe_skip_copy=True).visit_batched([theirs])
+        walk_batched(module, [ours])
+        assert ours.calls == theirs.calls and ours.calls
+
+
+def test_skipping_trivia_changes_no_call_a_rule_can_see():
+    source = "x = [1,  # one\n     2]\n# closing\ny = a + b\n"
+    for kind in (CodeOnly, OperatorWatcher):
+        module = cst.parse_module(source + TRICKY)
+        theirs, ours = kind(), kind()
         MetadataWrapper(module, unsafe_skip_copy=True).visit_batched([theirs])
         walk_batched(module, [ours])
         assert ours.calls == theirs.calls and ours.calls
