@@ -33,9 +33,13 @@ from harness.gates.tool_run import (
 
 TRAIN_MODULE = "nanochat.train"
 TRAIN_FILE = "nanochat/train.py"
+# A depth-2 model on 4 x 128 = 512-token batches. --lr-reference-batch 512 gives that batch the
+# reference learning rates: scaled down from 2**19 tokens it barely learns in 30 steps (8.32 ->
+# 8.18), at reference rates the loss falls clearly (8.32 -> 6.47, val_bpb 2.96 -> 2.40).
 DEFAULT_ARGS = (
     "--depth", "2", "--sequence-len", "128", "--device-batch-size", "4", "--num-steps", "30",
     "--eval-every", "-1", "--eval-tokens", "16384", "--log-every", "5",
+    "--lr-reference-batch", "512",
 )  # fmt: skip
 SUMMARY_KEYS = (
     "val_bpb", "training_seconds", "total_seconds", "peak_mem_mb", "mfu_percent",

