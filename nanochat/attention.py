@@ -104,6 +104,12 @@ def attention(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int | None
 ) -> torch.Tensor:
     """Dispatch to flash-attention on CUDA when it is installed, else SDPA."""
+    device_type = q.device.type
+    if torch.is_autocast_enabled(device_type):
+        # QK-norm and rotary run in fp32 and value embeddings are fp32; bring all three back to
+        # the autocast dtype so flash-attention (bf16/fp16 only) can take them.
+        dtype = torch.get_autocast_dtype(device_type)
+        q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
     if FLASH_ATTN_FUNC is not None and q.is_cuda and q.dtype in (torch.bfloat16, torch.float16):
         return flash_attention(q, k, v, window)
     return sdpa_attention(q, k, v, window)

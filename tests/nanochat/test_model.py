@@ -250,3 +250,12 @@ def test_generation_past_the_context_is_refused():
 def test_bad_model_config_names_the_flag(change, flag):
     with pytest.raises(ValueError, match=flag):
         check_model_config(replace(TINY, **change))
+
+
+def test_bf16_autocast_still_returns_fp32_logits_and_a_finite_loss():
+    model = build()
+    idx = torch.randint(0, 100, (2, 32))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits, loss = model(idx), model(idx, idx)
+    assert logits.dtype == torch.float32
+    assert torch.isfinite(loss)
