@@ -73,6 +73,9 @@ class EnvironmentReadOutsideConfig(Rule):
             index = node.slice[0].slice
             self._found(node, index.value if isinstance(index, cst.Index) else None)
 
+    def visit_Del(self, node: cst.Del) -> None:
+        self._written.add(id(node.target))
+
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             if isinstance(target.target, cst.Subscript):

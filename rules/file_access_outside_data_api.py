@@ -149,5 +149,7 @@ def _opens_for_reading(node: cst.Call, mode_index: int) -> bool:
         mode_arg = args[mode_index] if len(args) > mode_index else None
     if mode_arg is None:
         return True
-    mode = string_value(mode_arg.value)
-    return mode is None or not any(c in mode for c in "wax")
+    value = mode_arg.value
+    choices = (value.body, value.orelse) if isinstance(value, cst.IfExp) else (value,)
+    modes = [string_value(choice) for choice in choices]
+    return any(mode is None or not any(c in mode for c in "wax") for mode in modes)

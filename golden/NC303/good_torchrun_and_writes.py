@@ -12,3 +12,7 @@ def distributed_info():
 
 def quiet_tokenizers():
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+
+def restore_env(name):
+    del os.environ[name]

@@ -14,3 +14,8 @@ def train(cfg, tokenizer, out_dir):
     with open(Path(out_dir) / "log.txt", "a") as log:
         log.write("done\n")
     return summary
+
+
+def save_text(path, payload, binary):
+    with open(path, "wb" if binary else "w") as out:
+        out.write(payload)
