@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,22 @@ class CommandIndex:
                 targets.update(t for t in match.group(1).split() if not t.startswith("."))
         return targets
 
+    def read_module_help(self, modules: list[str]) -> None:
+        """Run ``python -m MODULE --help`` for each module at once (each may import torch)."""
+        todo = sorted(
+            {m for m in modules if m not in self._module_help and module_resolves(self.root, m)}
+        )
+        if not todo:
+            return
+        with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+            runs = pool.map(
+                lambda m: run_tool([sys.executable, "-m", m, "--help"], self.root, timeout_s=120),
+                todo,
+            )
+            for module, ran in zip(todo, runs, strict=True):
+                ok = ran.returncode == 0 and not ran.problem
+                self._module_help[module] = set(_OPTION.findall(ran.stdout)) if ok else None
+
     def module_problem(self, module: str, options: tuple[str, ...]) -> str:
         """Why ``python -m module OPTIONS`` would fail to start, or an empty string."""
         if not module_resolves(self.root, module):
@@ -78,9 +95,7 @@ class CommandIndex:
         if not options:
             return ""
         if module not in self._module_help:
-            ran = run_tool([sys.executable, "-m", module, "--help"], self.root, timeout_s=120)
-            known = set(_OPTION.findall(ran.stdout)) if ran.returncode == 0 else None
-            self._module_help[module] = known
+            self.read_module_help([module])
         known = self._module_help[module]
         unknown = [o for o in options if known is not None and o not in known]
         return f"no option {unknown[0]} (not in its --help)" if unknown else ""

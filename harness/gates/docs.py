@@ -145,9 +145,10 @@ def run(ctx: GateContext) -> GateResult:
     commands = CommandIndex(ctx.root)
     codes = known_codes()
     findings: list[Finding] = []
+    texts: dict[str, str] = {}
     for path in files:
         try:
-            text = (ctx.root / path).read_text(encoding="utf-8")
+            texts[path] = (ctx.root / path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             findings.append(
                 problem_finding(
@@ -157,7 +158,11 @@ def run(ctx: GateContext) -> GateResult:
                     f"Make {path} a readable UTF-8 file",
                 )
             )
-            continue
+    flagged = [
+        m.text for t in texts.values() for m in mentions(t) if m.kind == "module" and m.options
+    ]
+    commands.read_module_help(flagged)
+    for path, text in texts.items():
         findings.extend(check_document(ctx.root, path, text, commands, codes, ignore))
     max_lines = int(ctx.options.get("agents_max_lines", AGENTS_MAX_LINES))
     agents = ctx.root / "AGENTS.md"
