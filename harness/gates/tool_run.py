@@ -30,14 +30,10 @@ class ToolRun:
     duration_s: float
     problem: str = ""
 
-    @property
-    def is_ok(self) -> bool:
-        return not self.problem and self.returncode == 0
-
-    def tail(self, max_lines: int = 20) -> str:
-        """The last lines of stderr and stdout together, for a finding's message."""
-        lines = (self.stdout + "\n" + self.stderr).strip().splitlines()
-        return "\n".join(lines[-max_lines:])
+    def tail(self, max_lines: int = 3) -> str:
+        """The last non-empty lines of stdout and stderr, joined into one line for a message."""
+        lines = [x.strip() for x in (self.stdout + "\n" + self.stderr).splitlines() if x.strip()]
+        return " | ".join(lines[-max_lines:])
 
 
 def python_tool(module: str) -> list[str]:
