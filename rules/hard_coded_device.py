@@ -50,7 +50,7 @@ from rules._syntax import (
 
 _DEVICE = re.compile(r"^(cuda|mps|xpu|xla|hpu)(:\d+)?$")
 _DEVICE_KEYWORDS = frozenset({"device", "map_location"})
-_CUDA_METHOD_DEVICE = "cuda"  # what a bare .cuda() call moves to
+_CUDA_METHOD_TARGET = "cuda"  # what a bare .cuda() call moves to
 
 
 class HardCodedDevice(Rule):
@@ -105,7 +105,7 @@ class HardCodedDevice(Rule):
             return
         name = call_name(node)
         if method_name(node) == "cuda" and not positional(node):
-            self.report(node, device=_CUDA_METHOD_DEVICE, where=self._where())
+            self.report(node, device=_CUDA_METHOD_TARGET, where=self._where())
             return
         if name in ("torch.device", "device") or method_name(node) == "to":
             for arg in positional(node)[:1]:
