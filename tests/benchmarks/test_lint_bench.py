@@ -171,7 +171,8 @@ class MutableDefaultNoPrefilter(MutableDefault):
     prefilter = ()
 
 
-def _fixit_seconds(corpus: Path, rules_dir: Path) -> float:
+def _run_fixit(corpus: Path, rules_dir: Path) -> tuple[float, str]:
+    """Seconds Fixit takes on ``corpus/rich`` and its report text."""
     (rules_dir / "bench_rules.py").write_text(FIXIT_RULE, encoding="utf-8")
     command = [str(FIXIT), "--rules", "bench_rules:MutableDefaultArgument", "lint", "rich"]
     env = {**os.environ, "PYTHONPATH": str(rules_dir)}
@@ -179,14 +180,16 @@ def _fixit_seconds(corpus: Path, rules_dir: Path) -> float:
     fixit = subprocess.run(command, cwd=corpus, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     assert fixit.returncode in (0, 1), fixit.stderr[-500:]
-    return elapsed
+    return elapsed, fixit.stdout + fixit.stderr
 
 
 @pytest.mark.skipif(
     not FIXIT.exists(), reason=f"Fixit not installed at {FIXIT} (see module docstring)"
 )
 def test_engine_is_faster_than_fixit_on_rich(benchmark, rich_corpus: Path, tmp_path: Path):
-    fixit_s = _fixit_seconds(rich_corpus, tmp_path)
+    fixit_s, fixit_report = _run_fixit(rich_corpus, tmp_path)
+    files = len(list((rich_corpus / "rich").rglob("*.py")))
+    assert f"{files} files" in fixit_report, "Fixit must have linted the same corpus"
     cache = tmp_path / "cache"
     settings = parse_settings({"cache-dir": str(cache)}, rich_corpus)
 
