@@ -201,6 +201,23 @@ def list_rules(fmt: str) -> None:
         click.echo(rules_markdown(entries) if fmt == "markdown" else rules_text(entries), nl=False)
 
 
+@main.command()
+@click.option("--prune", is_flag=True, help="Only drop entries that no longer occur (never add).")
+def baseline(prune: bool) -> None:
+    """Record the current rule findings in the baseline file (--prune: only shrink it)."""
+    from harness.config import load_settings
+    from harness.errors import HarnessError
+    from harness.lint.baseline import update_baseline
+
+    repo = _root(None)
+    try:
+        settings = load_settings(repo)
+        before, after = update_baseline(repo, settings, prune)
+    except (HarnessError, OSError) as err:
+        _fail(str(err))
+    click.echo(f"{settings.baseline}: {before} -> {after} entries")
+
+
 @main.group()
 def protect() -> None:
     """Manage the manifest of sealed files."""

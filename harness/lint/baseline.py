@@ -128,3 +128,22 @@ def _line_of(text: str, needle: str) -> int:
         if needle in line:
             return number
     return 1
+
+
+def update_baseline(root: Path, settings, prune_only: bool) -> tuple[int, int]:
+    """Rewrite the baseline from a whole-repository rules run; return (entries before, after).
+
+    ``prune_only`` drops stale entries and adds nothing (the ratchet); otherwise every current
+    finding is recorded (adopting the rules on an existing codebase).
+    """
+    from harness.lint.cache import atomic_write
+    from harness.lint.runner import lint_paths
+
+    path = root / settings.baseline
+    before = load_baseline(path, settings.baseline)
+    findings = [f for f in lint_paths(root, settings).findings if f.fingerprint]
+    if prune_only:
+        listed = {e.fingerprint for e in before}
+        findings = [f for f in findings if f.fingerprint in listed]
+    atomic_write(path, render_baseline(findings))
+    return len(before), len({f.fingerprint for f in findings})

@@ -94,3 +94,14 @@ def test_malformed_baseline_is_a_one_line_error(repo: Path, write):
     write({"ci/harness-baseline.json": '{"not": "a list"}', "old.py": MUTABLE_DEFAULT})
     with pytest.raises(HarnessError, match=r"^ci/harness-baseline.json: not a harness baseline"):
         run_check(repo, CheckRequest(gates=("rules",)), cwd=repo)
+
+
+def test_baseline_command_records_then_prune_only_shrinks(cli, write, repo: Path):
+    write({"a.py": MUTABLE_DEFAULT, "b.py": "def g(b={}):\n    return b\n"})
+    assert cli("baseline").output == "ci/harness-baseline.json: 0 -> 2 entries\n"
+    assert cli("check", "--gate", "rules").exit_code == 0
+    write({"a.py": "def f(a=None):\n    return a\n", "c.py": MUTABLE_DEFAULT.replace("f(", "h(")})
+    assert cli("baseline", "--prune").output == "ci/harness-baseline.json: 2 -> 1 entries\n"
+    entries = parse_baseline((repo / "ci" / "harness-baseline.json").read_text(), "b")
+    assert [e.path for e in entries] == ["b.py"]
+    assert cli("check", "--gate", "rules").output.startswith("c.py:1:9: NC205")

@@ -238,3 +238,25 @@ def test_protect_approve_records_the_sealed_files(cli, write):
     result = cli("protect", "approve", "--reason", "first seal", "--who", "tester")
     assert result.exit_code == 0
     assert "approved sealed/eval.py" in result.output.splitlines()
+
+
+WARM_RUN = """
+import sys
+from pathlib import Path
+from harness.check import CheckRequest, run_check
+report = run_check(Path.cwd(), CheckRequest(gates=("rules",)), cwd=Path.cwd())
+print(report.gates[0].metrics["cached"], *sorted(m for m in ("libcst", "rules", "torch") if m in sys.modules))
+"""
+
+
+def test_warm_check_imports_neither_libcst_nor_rules_nor_torch(repo, write):
+    import subprocess
+    import sys
+
+    write({"m.py": MUTABLE, "n.py": "x = 1\n"})
+    run = lambda: subprocess.run(
+        [sys.executable, "-c", WARM_RUN], cwd=repo, capture_output=True, text=True
+    )  # noqa: E731
+    cold = run()
+    assert cold.stdout.split() == ["0", "libcst", "rules"], cold.stderr
+    assert run().stdout.split() == ["2"]
