@@ -1,5 +1,29 @@
 """Settings for ``harness check``, read from the ``[tool.harness]`` table of pyproject.toml.
 
+Keys (all optional)::
+
+    [tool.harness]
+    enabled-gates = ["format", "ruff", ...]   # gates a plain `harness check` runs (by tier)
+    fail-severity = "error"                   # findings at or above this fail (exit 1)
+    exclude = ["golden/**", ...]              # globs never linted (replaces the default list)
+    baseline = "ci/harness-baseline.json"     # fingerprint baseline; absent file = none
+    cache-dir = ".harness_cache"              # content-hash lint cache
+    max-file-mb = 2.0                         # larger files are HC005, not parsed
+    pool-threshold = 16                       # uncached files before a process pool is used
+    fix-rounds = 10                           # bound of the fix-relint loop
+    text-limit = 50                           # text format: lines before "... and N more"
+
+    [tool.harness.rules.NC301]                # per rule (or engine code such as HC003)
+    enabled = true
+    severity = "warning"
+    some_option = 3                           # validated against the rule's `options`
+
+    [tool.harness.per-file-ignores]
+    "scripts/*" = ["NC104"]
+
+    [tool.harness.gates.rules]                # delivered to that gate as GateContext.options
+    cache = true
+
 Every key is validated here (structure and types); rule codes and rule options are validated
 against the loaded rules by ``validate_rules`` because that needs the rule catalogue. Errors
 name the file and the key: ``pyproject.toml: [tool.harness.rules.NC999] unknown rule code; ...``.

@@ -89,8 +89,8 @@ def expand(root: Path, paths: Iterable[str], candidates: Sequence[str]) -> list[
         if target.is_dir() and not target.is_symlink():
             prefix = "" if path == "." else path + "/"
             result.update(c for c in candidates if c.startswith(prefix) and c.endswith(".py"))
-        elif path.endswith(".py") or target.is_symlink() or not target.exists():
-            result.add(path)
+        elif path.endswith(".py") or not (target.exists() or target.is_symlink()):
+            result.add(path)  # a missing path is reported (HC005), not silently skipped
     return sorted(result)
 
 

@@ -160,3 +160,11 @@ def test_every_rule_survives_generated_sources(source: str, path: str):
     for f in findings:
         assert f.line >= 1 and f.col >= 1 and f.rule
         assert f.line <= len(lines) + 1
+
+
+def test_non_python_paths_are_skipped_but_missing_ones_reported(tmp_path: Path):
+    (tmp_path / "notes.md").write_text("def f(a=[]): pass\n", encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data_link").symlink_to(tmp_path / "data")
+    assert lint_dir(tmp_path, ["notes.md", "data_link"]) == []
+    assert [r[0] for r in lint_dir(tmp_path, ["typo"])] == ["HC005"]
