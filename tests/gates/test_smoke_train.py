@@ -96,3 +96,11 @@ def test_summary_with_null_val_bpb_is_smoke004(tmp_path: Path) -> None:
     path.write_text("{" + ", ".join(f'"{k}": 1' for k in keys) + ', "val_bpb": null}')
     (finding,), _ = summary_findings(path)
     assert "not a finite number" in finding.message
+
+
+@pytest.mark.slow
+def test_a_run_that_exits_with_an_error_is_smoke001_with_its_error_line() -> None:
+    result = GATE.run(GateContext(root=REPO, options={"args": ["--no-such-flag"]}))
+    (finding,) = result.findings
+    assert finding.rule == "SMOKE001" and finding.path == "nanochat/train.py"
+    assert "exited 2: error: unrecognized arguments: --no-such-flag" in finding.message
