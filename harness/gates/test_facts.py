@@ -75,6 +75,7 @@ class CaseFacts:
     line: int
     asserts: int = 0
     skips: int = 0
+    cases: int = 1  # parametrized cases: the product of each literal parametrize list's length
     tolerances: list[Tolerance] = field(default_factory=list)
 
 
@@ -135,6 +136,8 @@ def _facts_of(
 ) -> CaseFacts:
     facts = CaseFacts(name=name, line=func.lineno, skips=class_skips)
     facts.skips += sum(_count_skip_marks(d) for d in func.decorator_list)
+    for decorator in func.decorator_list:
+        facts.cases *= _parametrized_cases(decorator)
     for node in ast.walk(func):
         if isinstance(node, ast.Assert):
             facts.asserts += 1
@@ -146,6 +149,15 @@ def _facts_of(
                 facts.skips += 1
             facts.tolerances.extend(_tolerances(node))
     return facts
+
+
+def _parametrized_cases(decorator: ast.expr) -> int:
+    """How many cases ``@pytest.mark.parametrize(names, [..])`` makes (1 when not countable)."""
+    is_parametrize = isinstance(decorator, ast.Call) and _last_name(decorator.func) == "parametrize"
+    if not is_parametrize or len(decorator.args) < 2:
+        return 1
+    values = decorator.args[1]
+    return len(values.elts) if isinstance(values, ast.List | ast.Tuple) and values.elts else 1
 
 
 def _is_test(name: str) -> bool:

@@ -85,6 +85,17 @@ def compare_file(
                 )
             )
             continue
+        if current.cases < old.cases:
+            findings.append(
+                _finding(
+                    "TI001",
+                    severity,
+                    shown,
+                    current.line,
+                    f"test {name} runs {current.cases} parametrized case(s), {old.cases} at base",
+                    "Restore the removed parameter cases",
+                )
+            )
         if current.asserts < old.asserts:
             findings.append(
                 _finding(
@@ -198,8 +209,9 @@ GATE = Gate(
     codes={
         OPTION_CODE: OPTION_DOC,
         "TI001": "A test function that exists at the base ref is gone from the working tree (its "
-        "file was deleted, or the function was removed or renamed). Deleting a failing test is "
-        "the cheapest way to make a suite pass; restore it or move it under the same name.",
+        "file was deleted, or the function was removed or renamed), or a parametrized test lost "
+        "cases from a literal parametrize list. Deleting a failing test is the cheapest way to "
+        "make a suite pass; restore it or move it under the same name.",
         "TI002": "A test kept since the base ref has fewer assertions (assert statements, "
         "assert* calls, pytest.raises/warns) than before. Restore the checks or replace them "
         "with equally precise ones.",

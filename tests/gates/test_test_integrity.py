@@ -149,3 +149,17 @@ def test_unknown_base_ref_is_ti005_not_a_crash(repo: Path) -> None:
 def test_unparsable_new_test_file_is_left_to_the_syntax_gates(repo: Path) -> None:
     (repo / "tests/unit/test_math.py").write_text("def test_(:\n")
     assert check(repo).ok
+
+
+def test_dropping_parametrized_cases_is_ti001(make_repo) -> None:
+    source = (
+        "import pytest\n\n\n"
+        "@pytest.mark.parametrize('n', [1, 2, 3])\n"
+        "@pytest.mark.parametrize('sign', [1, -1])\n"
+        "def test_square(n, sign):\n    assert (sign * n) ** 2 == n * n\n"
+    )
+    root = make_repo({"tests/test_sq.py": source})
+    (root / "tests/test_sq.py").write_text(source.replace("[1, 2, 3]", "[1]"))
+    (finding,) = check(root).findings
+    assert (finding.rule, finding.line) == ("TI001", 6)
+    assert "runs 2 parametrized case(s), 6 at base" in finding.message
