@@ -32,6 +32,10 @@ TEST_PATHS = (
 STEP_LOOP_TARGETS = frozenset(
     {"step", "it", "itr", "iteration", "global_step", "train_step", "micro_step"}
 )
+# ... or when it iterates over something named like a step count (range(num_steps), max_iters) ...
+_STEP_COUNT_NAME = re.compile(
+    r"(^|_)(steps|iters|iterations|train_loader|trainloader)$", re.IGNORECASE
+)
 # ... or when its body calls .backward() or .step() on a receiver whose name matches this.
 _OPTIMIZER_RECEIVER = re.compile(r"(optim|opt\b|opt_|^opt|scaler)", re.IGNORECASE)
 # Names in an `if` test that mark a logging / evaluation / checkpoint branch.
@@ -212,6 +216,9 @@ def is_step_loop(loop: cst.For | cst.While) -> bool:
             value = target.value if isinstance(target, cst.Element) else target
             if isinstance(value, cst.Name) and value.value in STEP_LOOP_TARGETS:
                 return True
+    header = loop.iter if isinstance(loop, cst.For) else loop.test
+    if any(_STEP_COUNT_NAME.search(name) for name in names_in(header)):
+        return True
     finder = _TrainingCallFinder()
     loop.body.visit(finder)
     return finder.found

@@ -5,8 +5,11 @@ or evaluation guard: ``.item()``, ``.tolist()``, ``.numpy()``, ``.cpu()``, ``.to
 ``float()``/``int()``/``bool()`` of a tensor-like value, and ``print`` of a tensor-like value.
 
 The step loop is a ``for``/``while`` loop whose target is named ``step``, ``it``, ``iteration``,
-``global_step``, ``train_step`` or ``micro_step``, or whose body calls ``.backward()`` or
-``optimizer.step()``. A guard is an ``if`` whose test uses ``%`` or a name containing ``log``,
+``global_step``, ``train_step`` or ``micro_step``, or whose header names a step count
+(``range(num_steps)``, ``while step < cfg.max_iters``, ``enumerate(train_loader)``: a name ending
+in ``steps``, ``iters``, ``iterations`` or ``train_loader``), or whose body calls ``.backward()``
+or ``optimizer.step()``; a loop over a literal list or ``itertools.product`` is a sweep, not the
+step loop. A guard is an ``if`` whose test uses ``%`` or a name containing ``log``,
 ``eval``, ``every``, ``interval``, ``verbose``, ``debug``, ``report``, ``print``, ``checkpoint``,
 ``save``, ``last``, ``final`` or ``done``. Since types are unknown, ``float()``, ``int()``,
 ``bool()`` and ``print`` only count when their argument reads a tensor-like name: one with a part

@@ -4,18 +4,23 @@ Flags hyperparameters written as numeric literals in nanochat modules other than
 module. A literal counts as a hyperparameter when it is:
 
 - the value of a keyword argument or parameter default whose name is a hyperparameter name
-  (``lr``, ``betas``, ``weight_decay``, ``eps``, ``momentum``, ``warmup_steps``, ``max_norm``,
-  ``dropout``, ``label_smoothing``, ``final_lr_frac``... or any name ending in ``_lr``);
-- a positional argument to an optimizer or LR-scheduler constructor, or the ``max_norm`` of
-  ``clip_grad_norm_``;
+  (optimizer settings such as ``lr``, ``betas``, ``weight_decay``, ``eps``, ``momentum``,
+  ``max_norm``, ``dropout``; schedule and budget names such as ``warmup_steps``, ``num_steps``,
+  ``max_iters``, ``eval_every``, ``log_interval``; batch and shape names such as ``batch_size``,
+  ``block_size``, ``n_layer``, ``n_embd``, ``vocab_size``; ``seed``; or any name ending in ``_lr``);
+- a positional argument to an optimizer or LR-scheduler constructor, the ``max_norm`` of
+  ``clip_grad_norm_``, or the seed passed to ``torch.manual_seed``/``random.seed``/``set_seed``;
 - assigned to a variable or dict key with a hyperparameter name (``lr = 3e-4``,
   ``WARMUP_STEPS = 200``, ``{"lr": 0.3}``), or a float literal other than 0.5 and 2.0 inside a
   formula assigned to one (``momentum = (1 - frac) * 0.85 + frac * 0.95``);
 - compared with the step counter or used as its modulus in the step loop
-  (``if step % 100 == 0``, ``if step < 500``).
+  (``if step % 100 == 0``, ``if step < 500``), or the length of the step loop
+  (``for step in range(5000)``).
 
-The trivial values ``0``, ``1``, ``-1``, ``0.0`` and ``1.0`` never count, and neither does
-arithmetic elsewhere (shape math such as ``4 * dim`` or ``head_dim // 2``, ``0.5`` in a cosine
+``0`` and ``-1`` (the "disabled" conventions) never count; against the step counter ``1`` and
+``2`` do not count either, nor does ``temperature``/``gamma`` at ``1`` (no effect). A named
+``1.0`` does count otherwise (``max_norm=1.0`` is a choice). Arithmetic
+elsewhere never counts (shape math such as ``4 * dim`` or ``head_dim // 2``, ``0.5`` in a cosine
 formula).
 
 Why is this bad?
@@ -65,12 +70,25 @@ HYPER_NAMES = frozenset(
     | {"warmdown_ratio", "cooldown_steps", "decay_steps", "max_norm", "clip", "grad_clip"}
     | {"clip_value", "dropout", "label_smoothing", "gamma", "min_lr", "max_lr", "final_lr_frac"}
     | {"lr_decay", "ns_steps", "temperature", "z_loss", "init_std", "softcap", "logit_softcap"}
+    | {"batch_size", "micro_batch_size", "device_batch_size", "total_batch_size", "seq_len"}
+    | {"sequence_len", "block_size", "context_length", "max_steps", "num_steps", "total_steps"}
+    | {"max_iters", "num_iterations", "num_epochs", "epochs", "eval_every", "eval_interval"}
+    | {"eval_iters", "log_every", "log_interval", "save_every", "checkpoint_every"}
+    | {"grad_accum_steps", "gradient_accumulation_steps", "n_layer", "n_layers", "num_layers"}
+    | {"n_head", "n_heads", "num_heads", "n_embd", "d_model", "hidden_size", "model_dim"}
+    | {"vocab_size", "head_dim", "seed", "time_budget", "max_seq_len"}
 )
+_SEEDERS = frozenset({"manual_seed", "seed", "set_seed", "seed_everything", "manual_seed_all"})
 _SCHEDULERS = frozenset(
     {"StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR", "LinearLR"}
     | {"CosineAnnealingWarmRestarts", "CyclicLR", "PolynomialLR", "ConstantLR"}
 )
-_TRIVIAL = (0, 1, -1)
+_TRIVIAL = (0, -1)  # "disabled" and "-1 = off"; a named 1.0 (max_norm=1.0) is a real choice
+_STEP_TRIVIAL = (0, 1, -1, 2)
+# Names whose value 1 means "no effect" (temperature=1.0 leaves logits alone).
+_IDENTITY_AT_ONE = frozenset(
+    {"default of 'temperature'", "temperature", "default of 'gamma'", "gamma"}
+)
 _ARITHMETIC_TRIVIAL = (0.0, 1.0, 0.5, 2.0, -1.0)
 
 
@@ -134,6 +152,16 @@ class HyperparameterLiteral(StepLoopScope, Rule):
         elif name in ("clip_grad_norm_", "clip_grad_value_"):
             for arg in positional(node)[1:2]:
                 self._check(arg.value, f"{name} max_norm")
+        elif name in _SEEDERS:
+            for arg in positional(node)[:1]:
+                self._check(arg.value, f"{name} seed")
+
+    def visit_For(self, node: cst.For) -> None:
+        super().visit_For(node)
+        header = node.iter
+        if self.in_step_loop and isinstance(header, cst.Call) and call_name(header) == "range":
+            for arg in positional(header):
+                self._check(arg.value, "number of steps", _STEP_TRIVIAL)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -158,11 +186,11 @@ class HyperparameterLiteral(StepLoopScope, Rule):
         operands = [node.left, *(c.comparator for c in node.comparisons)]
         if any(_is_step(o) for o in operands):
             for operand in operands:
-                self._check(operand, "step threshold")
+                self._check(operand, "step threshold", _STEP_TRIVIAL)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         if self.in_step_loop and isinstance(node.operator, cst.Modulo) and _is_step(node.left):
-            self._check(node.right, "step interval")
+            self._check(node.right, "step interval", _STEP_TRIVIAL)
 
     def _check_arithmetic(self, expr: cst.BaseExpression, name: str) -> None:
         """Float literals inside a formula assigned to a hyperparameter (``momentum = 0.85 * a``)."""
@@ -178,13 +206,15 @@ class HyperparameterLiteral(StepLoopScope, Rule):
                 module=self.context.module,
             )
 
-    def _check(self, expr: cst.BaseExpression, what: str) -> None:
+    def _check(self, expr: cst.BaseExpression, what: str, trivial: tuple = _TRIVIAL) -> None:
+        if what in _IDENTITY_AT_ONE:
+            trivial = (*trivial, 1)
         if self._skip:
             return
         values = expr.elements if isinstance(expr, (cst.Tuple, cst.List)) else None
         literals = [e.value for e in values] if values is not None else [expr]
         numbers = [number_value(e) for e in literals]
-        if not numbers or any(n is None for n in numbers) or all(n in _TRIVIAL for n in numbers):
+        if not numbers or any(n is None for n in numbers) or all(n in trivial for n in numbers):
             return
         value = _EMPTY.code_for_node(expr)
         self.report(expr, what=what, value=value, module=self.context.module)

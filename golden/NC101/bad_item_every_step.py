@@ -17,13 +17,13 @@ def train(model, loader, opt, num_steps):
     return losses
 
 
-def train_with_accumulation(model, loader, opt, grad_accum_steps):
+def train_with_accumulation(model, loader, opt, grad_accum_steps, grad_clip):
     while True:
         for micro_step in range(grad_accum_steps):
             x, y = next(loader)
             loss = model(x, y) / grad_accum_steps
             loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         if float(grad_norm) > 100:  # expect: NC101
             break
         opt.step()
