@@ -16,6 +16,11 @@ from harness import git
 from harness.errors import HarnessError
 from harness.findings import SEVERITY_RANK, Finding, GateResult, Severity
 from harness.gates import Gate, GateContext
+from harness.gates.test_collection import (
+    added_narrowing,
+    addopts_narrowing,
+    conftest_narrowing,
+)
 from harness.gates.test_facts import CaseFacts, FileFacts, file_facts, loosened
 from harness.gates.tool_run import (
     OPTION_CODE,
@@ -133,6 +138,35 @@ def compare_file(
     return findings
 
 
+def collection_findings(
+    root: Path, base: str, changed: list[str], severity: Severity
+) -> list[Finding]:
+    """TI003 for collection narrowed since ``base`` in a changed conftest.py or pyproject.toml."""
+    findings = []
+    for path in changed:
+        if path.rsplit("/", 1)[-1] == "conftest.py":
+            read = conftest_narrowing
+        elif path == "pyproject.toml":
+            read = addopts_narrowing
+        else:
+            continue
+        old_text, new_text = git.file_at(root, base, path), _read(root, path)
+        before = read(old_text) if old_text is not None else None
+        after = read(new_text) if new_text is not None else None
+        for name, line, more in added_narrowing(before, after):
+            findings.append(
+                _finding(
+                    "TI003",
+                    severity,
+                    path,
+                    line,
+                    f"{path} narrows test collection: {more} more `{name}` than at base",
+                    f"Remove the new `{name}`; fix or mark the tests it hides instead",
+                )
+            )
+    return findings
+
+
 def _read(root: Path, path: str) -> str | None:
     try:
         return (root / path).read_text(encoding="utf-8")
@@ -159,9 +193,11 @@ def run(ctx: GateContext) -> GateResult:
     if severity not in SEVERITY_RANK:
         severity = "error"
     try:
-        changed = [p for p in git.changed_files(ctx.root, ctx.base) if _is_test_file(p, patterns)]
+        all_changed = git.changed_files(ctx.root, ctx.base)
+        changed = [p for p in all_changed if _is_test_file(p, patterns)]
         deleted = [p for p in git.deleted_files(ctx.root, ctx.base) if _is_test_file(p, patterns)]
         base_text = {p: git.file_at(ctx.root, ctx.base, p) for p in changed + deleted}
+        narrowing = collection_findings(ctx.root, ctx.base, all_changed, severity)
     except HarnessError as err:
         finding = problem_finding(
             "TI005",
@@ -179,7 +215,7 @@ def run(ctx: GateContext) -> GateResult:
         if ff
         for name, facts in ff.tests.items()
     }
-    findings: list[Finding] = []
+    findings: list[Finding] = list(narrowing)
     compared = 0
     for path in sorted(changed + deleted):
         old_text = base_text.get(path)
@@ -217,7 +253,9 @@ GATE = Gate(
         "with equally precise ones.",
         "TI003": "A test (or the whole module) gained a skip or xfail: a pytest.mark.skip/"
         "skipif/xfail decorator, unittest skip decorator, pytestmark, or a pytest.skip()/"
-        "pytest.xfail()/importorskip()/skipTest() call. Make the test pass instead.",
+        "pytest.xfail()/importorskip()/skipTest() call; or collection was narrowed: a "
+        "conftest.py gained collect_ignore entries or a collection hook, or pytest addopts gained "
+        "--ignore/--deselect/-k/-m. Make the tests pass instead.",
         "TI004": "A tolerance in assert_close/allclose/isclose/approx/assertAlmostEqual got "
         "looser than at the base ref (larger rtol/atol/rel/abs/delta, fewer places/decimal), or "
         "a loose one was added where the default applied. Restore it, or justify the change.",

@@ -163,3 +163,30 @@ def test_dropping_parametrized_cases_is_ti001(make_repo) -> None:
     (finding,) = check(root).findings
     assert (finding.rule, finding.line) == ("TI001", 6)
     assert "runs 2 parametrized case(s), 6 at base" in finding.message
+
+
+def test_new_collect_ignore_in_a_conftest_is_ti003(repo: Path) -> None:
+    (repo / "tests/conftest.py").write_text('collect_ignore = ["unit/test_math.py"]\n')
+    (finding,) = check(repo).findings
+    assert (finding.rule, finding.path, finding.line) == ("TI003", "tests/conftest.py", 1)
+    assert "1 more `collect_ignore`" in finding.message
+
+
+def test_new_deselect_in_pytest_addopts_is_ti003(make_repo) -> None:
+    pyproject = '[tool.pytest.ini_options]\naddopts = "-q"\n'
+    root = make_repo(
+        {"pyproject.toml": pyproject, "tests/test_a.py": "def test_a():\n    assert 1\n"}
+    )
+    narrowed = pyproject.replace('"-q"', '"-q --deselect tests/test_a.py::test_a"')
+    (root / "pyproject.toml").write_text(narrowed)
+    (finding,) = check(root).findings
+    assert (finding.rule, finding.path, finding.line) == ("TI003", "pyproject.toml", 2)
+    assert "`--deselect`" in finding.message
+
+
+def test_a_new_collection_hook_in_a_conftest_is_ti003(repo: Path) -> None:
+    hook = "def pytest_collection_modifyitems(config, items):\n    items.clear()\n"
+    (repo / "tests/conftest.py").write_text(hook)
+    assert [f.message.split(": ", 1)[1] for f in check(repo).findings] == [
+        "1 more `pytest_collection_modifyitems` than at base"
+    ]
