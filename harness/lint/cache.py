@@ -64,12 +64,29 @@ class LintCache:
             return None
 
     def put(self, path: str, digest: str, findings: list[Finding]) -> None:
-        if not self.directory.is_dir():
-            self._start()
         entry = self._entry(path, digest)
-        entry.parent.mkdir(parents=True, exist_ok=True)
         payload = {"path": path, "hash": digest, "findings": [f.to_dict() for f in findings]}
-        atomic_write(entry, json.dumps(payload, separators=(",", ":")))
+        try:
+            if not self.directory.is_dir():
+                self._start()
+            atomic_write(entry, json.dumps(payload, separators=(",", ":")))
+        except FileNotFoundError:
+            # A concurrent run with a newer key pruned this directory; the result stands, it
+            # just is not cached.
+            return
+
+    def retain(self, kept: set[tuple[str, str]]) -> int:
+        """Delete every entry but those for ``kept`` (path, content hash); return how many went.
+
+        Called after a whole-repository run, so entries for old file contents do not pile up.
+        """
+        keep = {self._entry(path, digest) for path, digest in kept}
+        removed = 0
+        for entry in self.directory.glob("*/*.json") if self.directory.is_dir() else ():
+            if entry not in keep:
+                entry.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def _start(self) -> None:
         """Create this key's directory and drop the directories of older keys."""

@@ -143,6 +143,7 @@ def lint_paths(
     cache = LintCache(root / settings.cache_dir, ruleset.key()) if use_cache else None
     results: dict[str, list[Finding]] = {}
     pending: list[tuple[SourceFile, str, str]] = []  # (file, text, content hash)
+    current: set[tuple[str, str]] = set()  # (path, content hash) of every readable file
     max_bytes = int(settings.max_file_mb * 1e6)
     for path in run.paths:
         source = read_source(root, path, max_bytes)
@@ -150,6 +151,7 @@ def lint_paths(
             results[path] = _configure([source.problem], path, settings)
             continue
         digest = content_hash(source.data)
+        current.add((path, digest))
         hit = cache.get(path, digest) if cache else None
         if hit is not None:
             results[path] = hit
@@ -169,6 +171,8 @@ def lint_paths(
                 cache.put(source.path, digest, results[source.path])
     if fix:
         _fix_all(root, ruleset, settings, results, pending, unsafe_fixes, cache, run)
+    if cache and paths is None and not fix:
+        cache.retain(current)
     run.discarded = cache.discarded if cache else 0
     run.findings = sorted((f for fs in results.values() for f in fs), key=Finding.sort_key)
     return run

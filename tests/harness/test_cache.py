@@ -71,3 +71,14 @@ def test_disabling_the_cache_parses_every_time(tmp_path: Path):
     lint_paths(tmp_path, settings, rules=RULES, use_cache=False)
     assert lint_paths(tmp_path, settings, rules=RULES, use_cache=False).parsed == 2
     assert not (tmp_path / ".harness_cache").exists()
+
+
+def test_whole_repository_run_drops_entries_for_old_contents(tmp_path: Path):
+    setup_files(tmp_path, 2)
+    settings = parse_settings({}, tmp_path)
+    lint_paths(tmp_path, settings, rules=RULES)
+    (tmp_path / "m0.py").write_text("def f(a={}):\n    return a\n", encoding="utf-8")
+    lint_paths(tmp_path, settings, ["m0.py"], rules=RULES)
+    assert len(list((tmp_path / ".harness_cache").rglob("*.json"))) == 3
+    lint_paths(tmp_path, settings, rules=RULES)
+    assert len(list((tmp_path / ".harness_cache").rglob("*.json"))) == 2
