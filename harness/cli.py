@@ -67,7 +67,9 @@ def main() -> None:
     "--fix", is_flag=True, help="Apply safe fixes; exit 1 while unfixable findings remain."
 )
 @click.option(
-    "--unsafe-fixes", is_flag=True, help="With --fix, also apply fixes that may change behaviour."
+    "--unsafe-fixes",
+    is_flag=True,
+    help="Also apply fixes that may change behaviour (implies --fix).",
 )
 @click.option(
     "--severity", type=click.Choice(SEVERITIES), help="Fail on findings at or above this level."
@@ -113,6 +115,10 @@ def check(
             Path(json_output).write_text(_render("json", report, repo).text, encoding="utf-8")
     except (HarnessError, OSError) as err:
         _fail(str(err))
+    except Exception as err:
+        if os.environ.get("HARNESS_TRACEBACK"):
+            raise
+        _fail(f"internal error: {type(err).__name__}: {err}; rerun with HARNESS_TRACEBACK=1")
     if rendered.step_summary is not None:
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
             handle.write(rendered.step_summary)
