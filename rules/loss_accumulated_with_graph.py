@@ -1,8 +1,8 @@
 """
 What it does
-Flags ``total += loss`` inside the training step loop (see NC101) when the added value is a
-tensor-like name (``loss``, ``train_loss``, ``logits``...) with no ``.detach()``, ``.item()``,
-``float()`` or ``int()`` around it, and the accumulator is never ``.backward()``-ed in the same
+Flags ``total += loss`` and ``losses.append(loss)`` inside the training step loop (see NC101)
+when the added value is a tensor-like name (``loss``, ``train_loss``, ``logits``...) with no ``.detach()``, ``.item()``,
+``float()`` or ``int()`` around it, and (for ``+=``) the accumulator is never ``.backward()``-ed in the same
 function (gradient accumulation, where the sum is differentiated, is fine).
 
 Why is this bad?
@@ -25,7 +25,7 @@ Use instead
         running_loss += loss.detach()
 
 Fix safety
-The fix appends ``.detach()`` to the added name. It is safe: the total is only read for
+The fix appends ``.detach()`` to the added or appended name. It is safe: the total is only read for
 logging, and the fix is offered only when the total is never differentiated in the function.
 """
 
@@ -62,8 +62,9 @@ class LossAccumulatedWithGraph(StepLoopScope, Rule):
         super().__init__(context)
         self._candidates: list[tuple[cst.AugAssign, str, str, str]] = []
         self._differentiated: set[tuple[str, str]] = set()
+        self._appends: list[tuple[cst.Call, cst.BaseExpression, str, str, str]] = []
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def _note_backward(self, node: cst.Call) -> None:
         if method_name(node) == "backward":
             receiver = dotted(node.func.value)
             if receiver:
@@ -84,7 +85,24 @@ class LossAccumulatedWithGraph(StepLoopScope, Rule):
         ):
             self._candidates.append((node, target, value_name, self.function_name))
 
+    def visit_Call(self, node: cst.Call) -> None:
+        self._note_backward(node)
+        if not self.in_step_loop or method_name(node) != "append" or len(node.args) != 1:
+            return
+        value = node.args[0].value
+        value_name = dotted(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
+        target = dotted(node.func.value)
+        if value_name and target and is_tensorish_name(value_name.rsplit(".", 1)[-1]):
+            self._appends.append((node, value, target, value_name, self.function_name))
+
     def leave_Module(self, original_node: cst.Module) -> None:
+        for node, value, target, value_name, function in self._appends:
+            edit = insert_at_end(self.position(value), ".detach()")
+            self.report(
+                node,
+                edits=(edit,),
+                message=f"`{target}.append({value_name})` keeps the autograd graph of every step alive in {function}()",
+            )
         for node, target, value_name, function in self._candidates:
             if (function, target) in self._differentiated:
                 continue

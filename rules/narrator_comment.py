@@ -8,7 +8,11 @@ narrow (low false positives):
   ``# Next, we ...``, ``# Then I ...``, ``# Finally we ...``, ``# First, let's ...``;
 - ``# Let's ...`` / ``# Let us ...``;
 - a sequencing word and a comma: ``# First, ...``, ``# Next, ...``, ``# Finally, ...``;
-- ``# We now ...``, ``# We will now ...``, ``# We are going to ...``, ``# I will now ...``.
+- ``# We now ...``, ``# We will now ...``, ``# We are going to ...``, ``# I will now ...``;
+- a whole comment that only labels the obvious: ``# Forward pass``, ``# Backward pass``,
+  ``# Compute the loss``, ``# Update weights``, ``# Zero gradients``, ``# Optimizer step``,
+  ``# Print progress``, ``# Return the result``, ``# Import necessary libraries``,
+  ``# Initialize the model``, ``# Define the model``, ``# Training loop``, ``# Load the data``.
 
 Only a standalone comment line is flagged (or a trailing comment): the first line of a
 multi-line comment block is usually the start of an explanation ("# First, a runtime assert
@@ -58,8 +62,22 @@ _NARRATION = re.compile(
 _STEP = re.compile(r"^step\s*\d+\b", re.IGNORECASE)
 
 
+# Whole comments that only name what the next line plainly does ("# Forward pass").
+_LABEL = re.compile(
+    r"^(forward pass|backward pass|backprop(agation)?|(compute|calculate) (the )?loss"
+    r"|update (the )?(weights|parameters|params|model)|zero (the )?grad(ient)?s"
+    r"|(take an )?optimizer step|print (the )?(progress|loss|results?)|return (the )?results?"
+    r"|import (the )?(necessary |required )?(libraries|modules|packages|dependencies)"
+    r"|(define|create|build) (the )?(model|optimizer)"
+    r"|initiali[sz]e (the )?(model|optimizer|weights|variables|parameters)"
+    r"|(main )?training loop|main function|load (the )?data(set)?)[.:]?$",
+    re.IGNORECASE,
+)
+
+
 def is_narration(comment: str) -> bool:
-    return bool(_NARRATION.match(_text(comment)))
+    text = _text(comment)
+    return bool(_NARRATION.match(text) or _LABEL.match(text))
 
 
 class NarratorComment(Rule):
@@ -102,7 +120,8 @@ class NarratorComment(Rule):
 
 
 def _text(comment: str) -> str:
-    return comment.lstrip("#").strip()
+    """The comment's words, without a trailing pragma (``# Forward pass  # noqa``)."""
+    return comment.lstrip("#").split("  #", 1)[0].strip()
 
 
 def _short(comment: str) -> str:

@@ -1,8 +1,8 @@
 """
 What it does
 Flags ``torch.compile(...)``, optimizer constructors (``torch.optim.*``, ``AdamW``, ``SGD``,
-``Muon``...) and ``torch.nn`` module constructors (``nn.Linear(...)``, ``nn.CrossEntropyLoss()``)
-called inside the training step loop (see NC101 for how the step loop is recognised).
+``Muon``...) and factories (``model.setup_optimizers()``, ``build_optimizer(...)``), and
+``torch.nn`` module constructors (``nn.Linear(...)``, ``nn.CrossEntropyLoss()``) called inside the training step loop (see NC101 for how the step loop is recognised).
 
 Why is this bad?
 ``torch.compile`` recompiles (or at best re-traces guards) each time it is called; a fresh
@@ -36,6 +36,10 @@ from harness.lint.rule import Rule
 from rules._step_loop import StepLoopScope
 from rules._syntax import TEST_PATHS, call_name
 
+_OPTIMIZER_FACTORIES = frozenset(
+    {"setup_optimizer", "setup_optimizers", "configure_optimizers", "build_optimizer"}
+    | {"make_optimizer", "create_optimizer", "get_optimizer"}
+)
 OPTIMIZERS = frozenset(
     {"Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS"}
     | {"SparseAdam", "Muon", "Lion", "Adafactor", "DistMuon", "DistAdamW", "MuonAdamW"}
@@ -68,6 +72,8 @@ def _kind(name: str) -> str | None:
     if name == "torch.compile":
         return "compiled model"
     if parts[-1] in OPTIMIZERS and (len(parts) == 1 or "optim" in parts[-2] or parts[0] == "torch"):
+        return "optimizer"
+    if parts[-1] in _OPTIMIZER_FACTORIES:
         return "optimizer"
     if len(parts) >= 2 and parts[-2] == "nn" and parts[-1][:1].isupper():
         return "module"

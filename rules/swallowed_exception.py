@@ -2,7 +2,8 @@
 What it does
 Flags a bare ``except:`` (whatever its body), and an ``except Exception`` /
 ``except BaseException`` handler (alone or in a tuple) whose body does nothing but ``pass``,
-``...``, ``continue`` or log the error (``logger.*``, ``logging.*``, ``warnings.warn``, ``print``)
+``...``, ``continue``, return a constant (``return None``, ``return 0``, ``return []``) or log the
+error (``logger.*``, ``logging.*``, ``warnings.warn``, ``print``)
 without re-raising. Narrow handlers that deliberately ignore one error
 (``except FileNotFoundError: pass``) are not flagged.
 
@@ -36,7 +37,7 @@ import libcst as cst
 
 from harness.findings import Edit
 from harness.lint.rule import Rule
-from rules._syntax import call_name, dotted
+from rules._syntax import call_name, dotted, number_value
 
 _BROAD = frozenset({"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"})
 _LOGGERS = ("logger.", "log.", "logging.", "_logger.", "LOGGER.", "self.logger.", "self.log.")
@@ -94,9 +95,12 @@ def _swallow_kind(body: cst.BaseSuite) -> str | None:
         if not isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
             return None
         smalls.extend(statement.body)
-    logged = False
+    logged = defaulted = False
     for small in smalls:
         if isinstance(small, (cst.Pass, cst.Continue)):
+            continue
+        if isinstance(small, cst.Return) and _is_constant(small.value):
+            defaulted = True
             continue
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.Ellipsis):
             continue
@@ -108,7 +112,22 @@ def _swallow_kind(body: cst.BaseSuite) -> str | None:
             logged = True
             continue
         return None
+    if defaulted:
+        return "hides every error behind a default return value"
     return "only logs the error and carries on" if logged else "silently swallows every error"
+
+
+def _is_constant(value: cst.BaseExpression | None) -> bool:
+    """``return``, ``return None/True/False``, a literal, or an empty container."""
+    if value is None:
+        return True
+    if isinstance(value, cst.Name):
+        return value.value in ("None", "True", "False")
+    if isinstance(value, cst.SimpleString) or number_value(value) is not None:
+        return True
+    if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
+        return not value.elements
+    return False
 
 
 def _is_logging(call: cst.Call) -> bool:

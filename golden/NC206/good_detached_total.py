@@ -24,3 +24,13 @@ def count_tokens(loader, num_steps):
         x, _ = next(loader)
         seen += x.numel()
     return seen
+
+
+def train_with_history(model, loader, opt, num_steps):
+    losses = []
+    for step in range(num_steps):
+        loss = model(*next(loader))
+        loss.backward()
+        opt.step()
+        losses.append(loss.detach())
+    return torch.stack(losses)

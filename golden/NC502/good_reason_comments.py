@@ -21,3 +21,9 @@ def masked_mean(x, mask):
     # First, a fully masked row would divide by zero; the clamp keeps its mean at 0
     # instead of NaN, which the loss then ignores.
     return (x * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+
+
+def backward_twice(loss):
+    # Backward pass runs twice on purpose: the first warms the compiled graph's caches.
+    loss.backward(retain_graph=True)
+    loss.backward()
