@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import libcst as cst
+from libcst.metadata import PositionProvider, QualifiedNameProvider
 
 from harness.config import parse_settings
 from harness.lint.engine import lint_source, lint_text
@@ -170,3 +171,26 @@ def test_excluded_globs_are_not_linted_even_when_named(tmp_path: Path):
     settings = parse_settings({"exclude": ["golden/**"]}, tmp_path)
     assert lint_paths(tmp_path, settings, rules=[PrintCall]).findings == []
     assert lint_paths(tmp_path, settings, ["golden/NC205/bad.py"], rules=[PrintCall]).findings == []
+
+
+class QualifiedCall(Rule):
+    """Uses scope metadata: only rules that declare a provider pay for it."""
+
+    code = "XT006"
+    name = "qualified-call"
+    message = "call to {name}"
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        names = self.get_metadata(QualifiedNameProvider, node.func, set())
+        line = self.get_metadata(PositionProvider, node).start.line
+        for qualified in names:
+            if qualified.name == "torch.load":
+                self.report(node, name=f"{qualified.name} on line {line}")
+
+
+def test_declared_metadata_is_resolved_for_the_rule_that_asks():
+    source = "import torch as t\n\nt.load('x')\n"
+    (finding,) = lint_source("m.py", source, [QualifiedCall, PrintCall])
+    assert finding.message == "call to torch.load on line 3"
+    assert (finding.line, finding.col) == (3, 1)
