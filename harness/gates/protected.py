@@ -20,6 +20,7 @@ from harness.gates.tool_run import (
     OPTION_DOC,
     option_findings,
     problem_finding,
+    with_fingerprints,
 )
 
 FIX_TITLE = "Revert the change, or ask a human to run `harness protect approve --reason ...`"
@@ -80,7 +81,7 @@ def run(ctx: GateContext) -> GateResult:
         "protected",
         ok=not any(f.severity == "error" for f in findings),
         duration_s=time.perf_counter() - start,
-        findings=findings,
+        findings=with_fingerprints(ctx.root, findings),
         metrics=metrics,
     )
 

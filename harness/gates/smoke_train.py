@@ -29,6 +29,7 @@ from harness.gates.tool_run import (
     option_findings,
     python_tool,
     run_tool,
+    with_fingerprints,
 )
 
 TRAIN_MODULE = "nanochat.train"
@@ -215,7 +216,7 @@ def run(ctx: GateContext) -> GateResult:
         "smoke-train",
         ok=not findings,
         duration_s=time.perf_counter() - start,
-        findings=findings,
+        findings=with_fingerprints(ctx.root, findings),
         metrics=metrics,
     )
 

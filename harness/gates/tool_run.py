@@ -100,6 +100,7 @@ def problem_finding(code: str, path: str, message: str, fix_title: str, why: str
         fix_title=fix_title,
         why=why,
         doc=f"harness explain {code}",
+        fingerprint=fingerprint(code, path, message),
     )
 
 
@@ -109,10 +110,11 @@ def python_files(root: Path, paths: Sequence[str]) -> list[str]:
 
 
 def with_fingerprints(root: Path, findings: list[Finding]) -> list[Finding]:
-    """``findings`` with a fingerprint from each one's line text, where one is not set yet."""
+    """``findings`` with a fingerprint (rule, path, line text, occurrence) where none is set."""
     lines_of: dict[str, list[str]] = {}
+    seen: dict[tuple[str, str, str], int] = {}
     result = []
-    for finding in findings:
+    for finding in sorted(findings, key=Finding.sort_key):
         if finding.fingerprint:
             result.append(finding)
             continue
@@ -124,7 +126,10 @@ def with_fingerprints(root: Path, findings: list[Finding]) -> list[Finding]:
             lines_of[finding.path] = text.splitlines()
         lines = lines_of[finding.path]
         line_text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
-        stamp = fingerprint(finding.rule, finding.path, line_text + "\0" + finding.message)
+        key = (finding.rule, finding.path, " ".join(line_text.split()))
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        stamp = fingerprint(finding.rule, finding.path, line_text, occurrence)
         result.append(replace(finding, fingerprint=stamp))
     return result
 
