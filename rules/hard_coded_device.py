@@ -5,8 +5,8 @@ Flags a device named in code outside the device-detection and config modules: th
 ``.to(...)``, a ``device=`` / ``map_location=`` keyword, a parameter default or an assignment
 to a name containing ``device``; and ``.cuda()`` calls. ``"cpu"`` is not flagged (moving
 results to the host is a legitimate, device-independent act), nor are comparisons such as
-``device.type == "cuda"`` (they inspect a detected device), nor a literal inside an ``if``/
-conditional expression whose test calls ``is_available()`` (that is device detection).
+``device.type == "cuda"`` (they inspect a detected device). Inline detection
+(``"cuda" if torch.cuda.is_available() else "cpu"``) is flagged: detection lives in one module.
 
 Why is this bad?
 A hard-coded device makes the code fail or silently fall back on other hardware (a CPU-only
@@ -43,7 +43,6 @@ from rules._syntax import (
     call_name,
     dotted,
     method_name,
-    names_in,
     positional,
     string_value,
 )
@@ -75,7 +74,6 @@ class HardCodedDevice(Rule):
         super().__init__(context)
         self._skip = any(fnmatch.fnmatch(context.path, g) for g in self.option("allowed_paths"))
         self._functions: list[str] = ["<module>"]
-        self._detection = 0
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(node.name.value)
@@ -86,22 +84,8 @@ class HardCodedDevice(Rule):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._functions.pop()
 
-    def visit_If(self, node: cst.If) -> None:
-        if "is_available" in names_in(node.test):
-            self._detection += 1
-
-    def leave_If(self, original_node: cst.If) -> None:
-        if "is_available" in names_in(original_node.test):
-            self._detection -= 1
-
-    def visit_IfExp(self, node: cst.IfExp) -> None:
-        self.visit_If(node)
-
-    def leave_IfExp(self, original_node: cst.IfExp) -> None:
-        self.leave_If(original_node)
-
     def visit_Call(self, node: cst.Call) -> None:
-        if self._skip or self._detection:
+        if self._skip:
             return
         name = call_name(node)
         if method_name(node) == "cuda" and not positional(node):
@@ -124,7 +108,11 @@ class HardCodedDevice(Rule):
         return "at module level" if function == "<module>" else f"in {function}()"
 
     def _check_literal(self, expr: cst.BaseExpression) -> None:
-        if self._skip or self._detection:
+        if self._skip:
+            return
+        if isinstance(expr, cst.IfExp):
+            self._check_literal(expr.body)
+            self._check_literal(expr.orelse)
             return
         value = string_value(expr)
         if value is not None and _DEVICE.match(value):

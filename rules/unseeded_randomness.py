@@ -11,8 +11,10 @@ Flags randomness that no seed in the program controls. Precisely:
 - a call to torch's global sampling functions (``torch.rand``, ``randn``, ``randint``,
   ``randperm``, ``multinomial``, ``bernoulli``, ``normal``) without ``generator=`` in an entry-point
   module (one with an ``if __name__ == "__main__":`` block) that never calls
-  ``torch.manual_seed``. Library modules may use torch's global generator: the entry point that
-  imports them is where the seed belongs, and that module is checked.
+  ``torch.manual_seed``, or in a data module (see Options). Other library modules (the model's
+  weight init) may use torch's global generator: the entry point that imports them is where the
+  seed belongs, and that module is checked. Data modules may not: the data order must not depend
+  on how many random numbers model initialisation happened to draw.
 
 Why is this bad?
 An unseeded run cannot be reproduced, so a change in val_bpb cannot be told apart from seed
@@ -35,13 +37,19 @@ Use instead
 
 Fix safety
 No automatic fix: the seed has to come from the config.
+
+Options
+generator_paths: path globs of data modules where torch sampling needs ``generator=`` (default
+``*/data.py``, ``*/data/*``, ``*/dataloader*.py``, ``*/dataset*.py``).
 """
 
 from __future__ import annotations
 
+import fnmatch
+
 import libcst as cst
 
-from harness.lint.rule import Rule
+from harness.lint.rule import Option, Rule
 from rules._syntax import TEST_PATHS, call_name, dotted, is_main_guard, keyword
 
 _PY_GLOBAL = frozenset(
@@ -75,6 +83,13 @@ class UnseededRandomness(Rule):
     tags = ("reproducibility",)
     prefilter = ("random", "rand")
     exclude = TEST_PATHS
+    options = {
+        "generator_paths": Option(
+            default=("*/data.py", "*/data/*", "*/dataloader*.py", "*/dataset*.py"),
+            doc="path globs where torch sampling must use an explicit generator=",
+            kind=(tuple, list),
+        )
+    }
 
     def __init__(self, context) -> None:
         super().__init__(context)
@@ -123,6 +138,11 @@ class UnseededRandomness(Rule):
             if keyword(node, "generator") is None:
                 self._candidates.append((node, "torch", name))
 
+    def _torch_must_be_seeded(self) -> bool:
+        if self._is_entry_point:
+            return True
+        return any(fnmatch.fnmatch(self.context.path, g) for g in self.option("generator_paths"))
+
     def leave_Module(self, original_node: cst.Module) -> None:
         for node, name in self._generators:
             if self._assigned.get(id(node)) not in self._reseeded:
@@ -130,9 +150,9 @@ class UnseededRandomness(Rule):
         labels = {
             "random": "Python's global random generator",
             "numpy": "numpy's global random generator",
-            "torch": "torch's global generator in an entry point",
+            "torch": "torch's global generator (pass generator=)",
         }
         for node, family, name in self._candidates:
-            if family in self._seeded or (family == "torch" and not self._is_entry_point):
+            if family in self._seeded or (family == "torch" and not self._torch_must_be_seeded()):
                 continue
             self.report(node, call=name, rng=labels[family])

@@ -23,6 +23,7 @@ def train(model, loader, opt, cfg):
 
 @torch.no_grad()
 def evaluate(model, batches):
+    model.eval()
     total = 0.0
     for x, y in batches:
         total += model(x, y).item()

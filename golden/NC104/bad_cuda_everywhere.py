@@ -17,3 +17,7 @@ def make_batch(tokens, device="mps"):  # expect: NC104
     x = torch.tensor(tokens[:-1], device=torch.device("cuda"))  # expect: NC104
     y = torch.tensor(tokens[1:]).cuda()  # expect: NC104, NC105
     return x, y
+
+
+def pick_device():
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")  # expect: NC104

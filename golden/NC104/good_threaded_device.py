@@ -16,9 +16,5 @@ def build(model_cls, config, cfg):
     return model, device
 
 
-def pick_device():
-    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-
-
 def offload(t):
     return t.to("cpu")

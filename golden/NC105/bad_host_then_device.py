@@ -1,4 +1,4 @@
-# harness-golden: path=nanochat/data.py
+# harness-golden: path=nanochat/batching.py
 """Batches and masks built on the host and copied over each step."""
 
 import torch

@@ -1,4 +1,4 @@
-# harness-golden: path=nanochat/data.py
+# harness-golden: path=nanochat/batching.py
 """Factories take device=; pinned host buffers are copied asynchronously on purpose."""
 
 import torch

@@ -6,6 +6,7 @@ import torch
 
 @torch.no_grad()
 def evaluate_bpb(model, batches):
+    model.eval()
     return sum(model(x, y).item() for x, y in batches)
 
 

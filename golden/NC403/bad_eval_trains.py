@@ -4,7 +4,7 @@
 import torch
 
 
-def evaluate(model, val_batches, opt):  # expect: NC402
+def evaluate(model, val_batches, opt):  # expect: NC402, NC404
     losses = []
     for x, y in val_batches:
         loss = model(x, y)

@@ -6,6 +6,7 @@ import torch
 
 @torch.no_grad()
 def evaluate(model, val_batches, scheduler_log):
+    model.eval()
     losses = [model(x, y) for x, y in val_batches]
     scheduler_log.step_count = len(losses)
     return torch.stack(losses).mean().item()
