@@ -195,6 +195,8 @@ def _configure(findings: list[Finding], path: str, settings: Settings) -> list[F
 def _lint_all(
     ruleset: RuleSet, items: list[tuple[str, str]], settings: Settings, run: LintRun
 ) -> list[tuple[list[Finding], bool]]:
+    import harness.lint.engine  # noqa: F401  (imported before any fork: children import nothing)
+
     _WORKER_STATE.update(
         rules=ruleset.enabled(), options=ruleset.options(), known=ruleset.known_codes()
     )
