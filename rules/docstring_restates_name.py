@@ -3,7 +3,9 @@ What it does
 Flags a one-line docstring of a function or class that only restates its name: after dropping
 filler words (the, a, an, this, function, method, class, that, which, returns, return, gets,
 given, for, of, to, and, helper, simple, object, instance) and plural or verb endings, every
-remaining word of the docstring appears in the name (``def get_batch(): """Get the batch."""``,
+remaining word of the docstring appears in the name (for ``__init__``, ``__call__`` and other
+dunders, the owning class's name and the dunder's meaning count as the name: "Initialize the
+GPT model." under ``class GPT``) (``def get_batch(): """Get the batch."""``,
 ``class TokenizerConfig: """Tokenizer config class."""``). Docstrings of more than twelve
 words are never flagged.
 
@@ -56,6 +58,25 @@ _FILLER = frozenset(
 )
 
 
+_DUNDER_WORDS = {
+    "__init__": {
+        "init",
+        "initialize",
+        "initialise",
+        "construct",
+        "constructor",
+        "create",
+        "set",
+        "up",
+    }
+    | {"model", "module", "layer"},
+    "__call__": {"call", "invoke", "run"},
+    "__repr__": {"repr", "representation", "string"},
+    "__str__": {"str", "string", "representation"},
+    "__len__": {"len", "length", "number"},
+}
+
+
 def _stem(word: str) -> str:
     for suffix in ("ing", "es", "ed", "s"):
         if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
@@ -68,11 +89,14 @@ def _words(text: str) -> list[str]:
     return [_stem(w) for w in re.findall(r"[a-z0-9]+", spaced.lower())]
 
 
-def restates(name: str, doc: str) -> bool:
+def restates(name: str, doc: str, owner: str = "") -> bool:
+    """Whether ``doc`` says nothing beyond ``name`` (and, for dunders, the owning class's name)."""
     words = _words(doc)
     if not words or len(words) > 12 or "\n" in doc.strip():
         return False
-    name_words = set(_words(name))
+    name_words = set(_words(name)) | _DUNDER_WORDS.get(name, set())
+    if name.startswith("__") and owner:
+        name_words |= set(_words(owner))
     meaningful = [w for w in words if w not in _FILLER]
     return bool(meaningful) and all(w in name_words for w in meaningful)
 
@@ -89,11 +113,19 @@ class DocstringRestatesName(Rule):
     tags = ("agent-slop", "docs")
     prefilter = ('"""', "'''")
 
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._classes: list[str] = []
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._check(node, "function")
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._check(node, "class")
+        self._classes.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._classes.pop()
 
     def _check(self, node: cst.FunctionDef | cst.ClassDef, kind: str) -> None:
         doc_node = docstring_node(node.body)
@@ -103,7 +135,8 @@ class DocstringRestatesName(Rule):
             doc = ast.literal_eval(doc_node.value)
         except (ValueError, SyntaxError):
             return
-        if not isinstance(doc, str) or not restates(node.name.value, doc):
+        owner = self._classes[-1] if self._classes and kind == "function" else ""
+        if not isinstance(doc, str) or not restates(node.name.value, doc, owner):
             return
         edits = None
         statements = node.body.body

@@ -25,3 +25,10 @@ def compute_loss(logits, targets):
 def get_batch_size(cfg):
     """Gets the batch size."""  # expect: NC503
     return cfg.device_batch_size
+
+
+class GPT(nn.Module):
+    def __init__(self, config):
+        """Initialize the GPT model."""  # expect: NC503
+        super().__init__()
+        self.config = config

@@ -16,3 +16,9 @@ def get_batch_size(cfg):
 
 class Rotary:
     """Rotary position embedding with base 10000, applied to q and k after their norm."""
+
+
+class Block:
+    def __init__(self, dim):
+        """Weights start at zero so each block is the identity at step 0."""
+        self.dim = dim
