@@ -1,9 +1,17 @@
 """The rule base class: one class is the detector, its message, its fix and its docs.
 
 A rule is a libcst ``BatchableCSTVisitor``: the engine parses a file once and runs every
-applicable rule in a single batched traversal. The rule module's docstring (or the class's own) is its documentation,
-written in the sections ``What it does``, ``Why is this bad?``, ``Example``, ``Use instead`` and,
-where relevant, ``Fix safety`` and ``Options``; ``harness explain CODE`` prints it.
+applicable rule in a single read-only batched traversal (``harness.lint.walk``; rules only
+read the tree). The rule module's docstring (or the class's own) is its documentation, written
+in the sections ``What it does``, ``Why is this bad?``, ``Example``, ``Use instead`` and, where
+relevant, ``Fix safety`` and ``Options``; ``harness explain CODE`` prints it.
+
+Positions cost about 2.5x the parse, so ``report`` records the node and the engine resolves its
+position after the traversal, only for files with a finding. Use ``self.position(node)`` when a
+rule needs a position while visiting; declare other libcst metadata (scopes, qualified names) in
+``METADATA_DEPENDENCIES`` as usual. Helper visitors inside a rule should traverse with
+``harness.lint.walk.walk(node, visitor)`` instead of ``node.visit(visitor)``, which rebuilds
+every node it passes.
 """
 
 from __future__ import annotations
