@@ -63,6 +63,8 @@ _DUNDER_WORDS = {
         "init",
         "initialize",
         "initialise",
+        "initializ",
+        "initialis",
         "construct",
         "constructor",
         "create",
