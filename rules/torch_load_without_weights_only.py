@@ -57,10 +57,12 @@ class TorchLoadWithoutWeightsOnly(Rule):
                 node, edits=edits, unsafe=True, target=target, problem="can unpickle arbitrary code"
             )
         elif not (isinstance(flag.value, cst.Name) and flag.value.value == "True"):
+            is_false = isinstance(flag.value, cst.Name) and flag.value.value == "False"
+            problem = (
+                "disables weights_only" if is_false else "leaves weights_only to a runtime value"
+            )
             self.report(
-                node,
-                target=target,
-                problem="disables weights_only, so it can unpickle arbitrary code",
+                node, target=target, problem=f"{problem}, so it can unpickle arbitrary code"
             )
 
 
