@@ -69,3 +69,27 @@ def test_every_option_default_passes_its_own_validation() -> None:
         for name, option in rule.options.items():
             assert option.validate(name, option.default) is None, f"{rule.code}.{name}"
             assert option.doc, f"{rule.code}.{name} has no doc"
+
+
+def test_generator_paths_option_decides_where_torch_sampling_needs_a_generator() -> None:
+    source = "import torch\nIDX = torch.randperm(10)\n"
+    assert "NC201" in codes("nanochat/dataloader.py", source)
+    assert "NC201" not in codes(
+        "nanochat/dataloader.py", source, {"NC201": {"generator_paths": []}}
+    )
+
+
+def test_config_paths_option_moves_where_hyperparameter_literals_belong() -> None:
+    source = "LR = 3e-4\n"
+    assert "NC301" in codes("nanochat/sweep.py", source)
+    assert "NC301" not in codes(
+        "nanochat/sweep.py", source, {"NC301": {"config_paths": ["nanochat/sweep.py"]}}
+    )
+
+
+def test_data_api_paths_option_decides_which_modules_may_read_files() -> None:
+    source = "def read(p):\n    return open(p).read()\n"
+    assert "NC401" in codes("nanochat/shards.py", source)
+    assert "NC401" not in codes(
+        "nanochat/shards.py", source, {"NC401": {"data_api_paths": ["nanochat/shards.py"]}}
+    )
