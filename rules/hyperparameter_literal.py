@@ -108,18 +108,47 @@ class HyperparameterLiteral(StepLoopScope, Rule):
     message = "hyperparameter {what} = {value} written inline in {module}"
     fix_title = "Add a field to the config dataclass (nanochat/config.py) and read it from there"
     tags = ("configuration",)
+    # Case-sensitive substrings: lower-case names, UPPER_CASE constants, and the step-loop forms.
     prefilter = (
         "lr",
+        "LR",
         "decay",
+        "DECAY",
         "eps",
+        "EPS",
         "beta",
+        "BETA",
         "step",
+        "STEP",
         "warmup",
+        "WARMUP",
         "clip",
         "momentum",
         "dropout",
         "Adam",
         "SGD",
+        "seed",
+        "SEED",
+        "batch",
+        "BATCH",
+        "size",
+        "SIZE",
+        "layer",
+        "LAYER",
+        "head",
+        "HEAD",
+        "embd",
+        "iters",
+        "ITERS",
+        "every",
+        "EVERY",
+        "interval",
+        "INTERVAL",
+        "epochs",
+        "EPOCHS",
+        "temperature",
+        "gamma",
+        "range(",
     )
     include = ("nanochat/*",)
     exclude = TEST_PATHS
