@@ -16,7 +16,7 @@ from pathlib import Path
 from harness.config import Settings, load_settings
 from harness.errors import HarnessError
 from harness.findings import SEVERITY_RANK, CheckReport, GateResult
-from harness.gates import GATE_IDS, Gate, GateContext, load_gate
+from harness.gates import GATE_IDS, GATE_TIERS, Gate, GateContext, load_gate
 
 DEFAULT_TIERS = ("fast", "full")
 
@@ -66,8 +66,8 @@ def select_gates(settings: Settings, request: CheckRequest) -> list[Gate]:
     if request.gates:
         return [_load(g) for g in GATE_IDS if g in request.gates]
     tiers = ("fast",) if request.fast else DEFAULT_TIERS
-    gates = [_load(g) for g in GATE_IDS if g in settings.enabled_gates]
-    return [g for g in gates if g.tier in tiers]
+    chosen = [g for g in GATE_IDS if g in settings.enabled_gates and GATE_TIERS[g] in tiers]
+    return [_load(g) for g in chosen]
 
 
 def _load(gate_id: str) -> Gate:

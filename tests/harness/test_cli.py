@@ -260,3 +260,12 @@ def test_warm_check_imports_neither_libcst_nor_rules_nor_torch(repo, write):
     cold = run()
     assert cold.stdout.split() == ["0", "libcst", "rules"], cold.stderr
     assert run().stdout.split() == ["2"]
+
+
+def test_registry_tiers_match_each_gate_module():
+    from harness.gates import GATE_IDS, GATE_TIERS
+    from harness.lint.catalog import available_gates
+
+    gates = available_gates()
+    assert set(GATE_TIERS) == set(GATE_IDS)
+    assert {g.id: g.tier for g in gates} == {g.id: GATE_TIERS[g.id] for g in gates}
