@@ -49,12 +49,13 @@ def repo_relative(root: Path, paths: Sequence[str], cwd: Path) -> tuple[str, ...
     result = []
     for raw in paths:
         absolute = Path(os.path.normpath(cwd / raw))
-        try:
-            result.append(absolute.relative_to(root).as_posix())
-        except ValueError as err:
-            raise HarnessError(
-                f"{raw}: outside the repository {root}; pass paths inside it"
-            ) from err
+        if not absolute.is_relative_to(root):
+            # The same folders reached through a symlink (the file itself may be a link).
+            absolute = absolute.parent.resolve() / absolute.name
+            root = root.resolve()
+        if not absolute.is_relative_to(root):
+            raise HarnessError(f"{raw}: outside the repository {root}; pass paths inside it")
+        result.append(absolute.relative_to(root).as_posix())
     return tuple(result)
 
 

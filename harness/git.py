@@ -1,6 +1,7 @@
 """The git facts gates need: the repo root, files changed against a ref, a file's text at a ref.
 
-Everything goes through the ``git`` executable (no library); paths are repo-relative POSIX.
+Everything goes through the ``git`` executable (no library). Paths are POSIX and relative to
+``root``, which may be a folder inside the work tree (a project in a monorepo).
 Errors become HarnessError with one line naming the ref or directory.
 """
 
@@ -58,7 +59,9 @@ def changed_files(root: Path, base: str = "HEAD") -> list[str]:
     file is untracked or staged, so all of them count as changed.
     """
     if ref_exists(root, base):
-        diff = _git(root, "diff", "--name-only", "-z", "--diff-filter=ACMR", base, "--")
+        diff = _git(
+            root, "diff", "--name-only", "--relative", "-z", "--diff-filter=ACMR", base, "--"
+        )
         changed = set(_lines(diff.stdout))
     elif base == "HEAD":
         changed = set(_lines(_git(root, "ls-files", "-z", "--cached").stdout))
@@ -81,7 +84,7 @@ def tracked_files(root: Path) -> list[str]:
 
 def file_at(root: Path, ref: str, path: str) -> str | None:
     """Text of ``path`` at ``ref``, or None where the file does not exist at that ref."""
-    result = _git(root, "show", f"{ref}:{path}", check=False)
+    result = _git(root, "show", f"{ref}:./{path}", check=False)  # ./: relative to root
     if result.returncode != 0:
         if not ref_exists(root, ref):
             raise HarnessError(f"git ref {ref!r} not found; pass an existing branch, tag or commit")
@@ -98,5 +101,15 @@ def deleted_files(root: Path, base: str) -> list[str]:
     """Files present at ``base`` and gone from the working tree (renames count as deletions)."""
     if not ref_exists(root, base):
         raise HarnessError(f"git ref {base!r} not found; pass an existing branch, tag or commit")
-    diff = _git(root, "diff", "--name-only", "-z", "--no-renames", "--diff-filter=D", base, "--")
+    diff = _git(
+        root,
+        "diff",
+        "--name-only",
+        "--relative",
+        "-z",
+        "--no-renames",
+        "--diff-filter=D",
+        base,
+        "--",
+    )
     return sorted(_lines(diff.stdout))

@@ -269,3 +269,11 @@ def test_registry_tiers_match_each_gate_module():
     gates = available_gates()
     assert set(GATE_TIERS) == set(GATE_IDS)
     assert {g.id: g.tier for g in gates} == {g.id: GATE_TIERS[g.id] for g in gates}
+
+
+def test_paths_through_a_symlinked_folder_are_inside_the_repository(cli, write, repo, tmp_path):
+    write({"m.py": MUTABLE})
+    alias = tmp_path / "alias"
+    alias.symlink_to(repo)
+    result = cli("check", "--gate", "rules", str(alias / "m.py"))
+    assert result.exit_code == 1 and result.output.startswith("m.py:1:9: NC205")

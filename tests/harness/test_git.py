@@ -40,3 +40,12 @@ def test_repo_root_is_found_from_a_subfolder_and_none_outside(repo: Path, tmp_pa
     outside = tmp_path / "plain"
     outside.mkdir()
     assert git.repo_root(outside) is None
+
+
+def test_project_in_a_subfolder_sees_paths_relative_to_itself(repo: Path, write, commit):
+    write({"proj/a.py": "x = 1\n", "other/b.py": "y = 1\n"})
+    commit()
+    write({"proj/a.py": "x = 2\n", "other/b.py": "y = 2\n", "proj/new.py": "z = 1\n"})
+    project = repo / "proj"
+    assert git.changed_files(project) == ["a.py", "new.py"]
+    assert git.file_at(project, "HEAD", "a.py") == "x = 1\n"
