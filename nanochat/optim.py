@@ -38,6 +38,8 @@ EPS = 1e-7
 def orthogonalize(g: torch.Tensor, steps: int) -> torch.Tensor:
     """Approximate the orthogonal polar factor U V^T of g (..., rows, cols) with Polar Express."""
     x = g.bfloat16() if g.is_cuda else g.float()
+    if x.dim() == 2:
+        x = x.unsqueeze(0)  # baddbmm wants a batch dimension
     is_tall = x.size(-2) > x.size(-1)
     if is_tall:
         x = x.mT  # iterate on the wide side so X X^T is the small Gram matrix
@@ -45,7 +47,8 @@ def orthogonalize(g: torch.Tensor, steps: int) -> torch.Tensor:
     for i in range(steps):
         a, b, c = POLAR_EXPRESS_COEFFS[min(i, len(POLAR_EXPRESS_COEFFS) - 1)]
         gram = x @ x.mT
-        x = a * x + (b * gram + c * (gram @ gram)) @ x
+        poly = torch.baddbmm(gram, gram, gram, beta=b, alpha=c)  # b * G + c * G @ G
+        x = torch.baddbmm(x, poly, x, beta=a)  # a * X + poly @ X
     return x.mT if is_tall else x
 
 

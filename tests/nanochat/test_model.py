@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from nanochat import attention
+from nanochat import model as model_module
 from nanochat.config import ModelConfig
 from nanochat.model import GPT, check_model_config, has_value_embed, layer_windows
 
@@ -259,3 +260,44 @@ def test_bf16_autocast_still_returns_fp32_logits_and_a_finite_loss():
         logits, loss = model(idx), model(idx, idx)
     assert logits.dtype == torch.float32
     assert torch.isfinite(loss)
+
+
+def test_custom_rmsnorm_matches_torch_values_and_gradients():
+    torch.manual_seed(0)
+    x = torch.randn(4, 8, 64, requires_grad=True)
+    g = torch.randn(4, 8, 64)
+    ours = model_module.norm(x)
+    (grad_ours,) = torch.autograd.grad(ours, x, g)
+    ref = F.rms_norm(x, (64,), eps=torch.finfo(torch.float32).eps)
+    (grad_ref,) = torch.autograd.grad(ref, x, g)
+    # Same formula, different fp32 reduction order: 1e-5.
+    torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(grad_ours, grad_ref, atol=1e-5, rtol=1e-5)
+
+
+def test_residual_mix_gradients_match_plain_autograd():
+    torch.manual_seed(0)
+    x, x0 = torch.randn(2, 8, 16, requires_grad=True), torch.randn(2, 8, 16, requires_grad=True)
+    a, b = torch.tensor(0.7, requires_grad=True), torch.tensor(-0.3, requires_grad=True)
+    g = torch.randn(2, 8, 16)
+    ours = torch.autograd.grad(model_module._ResidualMix.apply(x, x0, a, b), (x, x0, a, b), g)
+    ref = torch.autograd.grad(a * x + b * x0, (x, x0, a, b), g)
+    for got, want in zip(ours, ref, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)  # fp32 summation order only
+
+
+def test_custom_relu_squared_and_softcap_gradients_match_plain_autograd():
+    torch.manual_seed(0)
+    h = torch.randn(4, 16, requires_grad=True)
+    g = torch.randn(4, 16)
+    (ours,) = torch.autograd.grad(model_module._ReluSquared.apply(h), h, g)
+    (ref,) = torch.autograd.grad(F.relu(h).square(), h, g)
+    torch.testing.assert_close(ours, ref)
+    z = torch.randn(4, 16) * 30
+    z_ours, z_ref = z.clone().requires_grad_(), z.clone().requires_grad_()
+    y_ours = model_module._Softcap.apply(z_ours * 1.0, 15.0)  # in place on a non-leaf copy
+    (ours,) = torch.autograd.grad(y_ours, z_ours, g)
+    y_ref = 15.0 * torch.tanh(z_ref)  # the model divides its input by the cap before the head
+    (ref,) = torch.autograd.grad(y_ref, z_ref, g)
+    torch.testing.assert_close(y_ours, y_ref)
+    torch.testing.assert_close(ours, ref)

@@ -120,8 +120,9 @@ def test_train_returns_every_summary_field_and_the_loss_falls(prepared_env):
 
 def test_time_budget_stops_once_the_budget_is_spent(prepared_env):
     summary = train(tiny_config(time_budget_s=0.5, warmup_steps_excluded=1))
-    # The loop checks the budget between steps, so it overshoots by at most one step (< 1 s here).
-    assert 0.5 <= summary["training_seconds"] < 1.5
+    # The loop checks the budget between steps, so it overshoots by at most one step: ~20 ms
+    # quiet, but a step has taken over a second on this shared 2-core machine, hence 3 s.
+    assert 0.5 <= summary["training_seconds"] < 3.5
     assert summary["num_steps"] >= 2
 
 
