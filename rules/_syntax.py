@@ -34,8 +34,10 @@ STEP_LOOP_TARGETS = frozenset(
 )
 # ... or when it iterates over something named like a step count (range(num_steps), max_iters) ...
 _STEP_COUNT_NAME = re.compile(
-    r"(^|_)(steps|iters|iterations|train_loader|trainloader)$", re.IGNORECASE
+    r"^((num|max|total|n|train)_)?(steps|iters|iterations)$|^(num_train_steps|train_loader|trainloader)$",
+    re.IGNORECASE,
 )
+_COUNTING_CALLS = frozenset({"range", "trange", "tqdm", "enumerate", "islice", "zip"})
 # ... or when its body calls .backward() or .step() on a receiver whose name matches this.
 _OPTIMIZER_RECEIVER = re.compile(r"(optim|opt\b|opt_|^opt|scaler)", re.IGNORECASE)
 # Names in an `if` test that mark a logging / evaluation / checkpoint branch.
@@ -216,8 +218,7 @@ def is_step_loop(loop: cst.For | cst.While) -> bool:
             value = target.value if isinstance(target, cst.Element) else target
             if isinstance(value, cst.Name) and value.value in STEP_LOOP_TARGETS:
                 return True
-    header = loop.iter if isinstance(loop, cst.For) else loop.test
-    if any(_STEP_COUNT_NAME.search(name) for name in names_in(header)):
+    if _names_step_count(loop.iter if isinstance(loop, cst.For) else loop.test):
         return True
     finder = _TrainingCallFinder()
     loop.body.visit(finder)
@@ -231,6 +232,19 @@ def _is_sweep(expr: cst.BaseExpression) -> bool:
     if isinstance(expr, cst.Call) and (call_name(expr) or "").rsplit(".", 1)[-1] == "product":
         return True
     return False
+
+
+def _names_step_count(header: cst.CSTNode) -> bool:
+    """``range(num_steps)``, ``enumerate(train_loader)``, ``step < cfg.max_iters``: a step count
+    inside a counting call or a ``while`` test (not ``for s in state_steps``)."""
+    if isinstance(header, cst.Call):
+        if (call_name(header) or "").rsplit(".", 1)[-1] in _COUNTING_CALLS:
+            return any(_names_step_count(arg.value) for arg in header.args)
+        return False
+    name = dotted(header)
+    if name is not None:
+        return bool(_STEP_COUNT_NAME.match(name.rsplit(".", 1)[-1]))
+    return any(_names_step_count(child) for child in header.children)
 
 
 def is_logging_guard(test: cst.BaseExpression) -> bool:

@@ -4,7 +4,9 @@ Flags a bare ``except:`` (whatever its body), and an ``except Exception`` /
 ``except BaseException`` handler (alone or in a tuple) whose body does nothing but ``pass``,
 ``...``, ``continue``, return a constant (``return None``, ``return 0``, ``return []``) or log the
 error (``logger.*``, ``logging.*``, ``warnings.warn``, ``print``)
-without re-raising. Narrow handlers that deliberately ignore one error
+without re-raising. A broad handler returning a constant inside a capability probe
+(``is_*``, ``has_*``, ``can_*``, ``supports_*``: ``is_ninja_available``) is not flagged: answering
+"no" on any failure is the probe's job. Narrow handlers that deliberately ignore one error
 (``except FileNotFoundError: pass``) are not flagged.
 
 Why is this bad?
@@ -33,12 +35,17 @@ but changes behaviour. Swallowing handlers have no automatic fix.
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from harness.findings import Edit
 from harness.lint.rule import Rule
 from rules._syntax import call_name, dotted, number_value
 
+_DEFAULTED = "hides every error behind a default return value"
+# Capability probes (is_ninja_available, has_triton) answer "no" on any failure by design.
+_PROBE = re.compile(r"^_*(is|has|can|supports?)_")
 _BROAD = frozenset({"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"})
 _LOGGERS = ("logger.", "log.", "logging.", "_logger.", "LOGGER.", "self.logger.", "self.log.")
 _LOGGING_CALLS = frozenset({"warnings.warn", "print"})
@@ -53,6 +60,16 @@ class SwallowedException(Rule):
     fix_applicability = "sometimes"
     tags = ("correctness",)
     prefilter = ("except",)
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._functions: list[str] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._functions.append(node.name.value)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._functions.pop()
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         if node.type is None:
@@ -71,6 +88,9 @@ class SwallowedException(Rule):
         if not names & _BROAD:
             return
         problem = _swallow_kind(node.body)
+        is_probe = bool(self._functions) and _PROBE.match(self._functions[-1]) is not None
+        if problem == _DEFAULTED and is_probe:
+            return
         if problem:
             caught = "/".join(sorted(names & _BROAD))
             self.report(node, handler=f"`except {caught}`", problem=problem)
@@ -113,7 +133,7 @@ def _swallow_kind(body: cst.BaseSuite) -> str | None:
             continue
         return None
     if defaulted:
-        return "hides every error behind a default return value"
+        return _DEFAULTED
     return "only logs the error and carries on" if logged else "silently swallows every error"
 
 

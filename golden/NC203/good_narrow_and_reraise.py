@@ -26,3 +26,11 @@ def save_or_explain(save, path):
         save(path)
     except Exception as exc:
         raise NanochatError(f"{path}: could not write the checkpoint ({exc}); check free disk space") from exc
+
+
+def is_flash_attention_available():
+    try:
+        from flash_attn import flash_attn_func
+    except Exception:
+        return False
+    return flash_attn_func is not None
