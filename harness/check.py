@@ -109,9 +109,9 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
     )
     if changed is None or changed is explicit:
         paths = explicit
-    elif explicit:
+    elif explicit and "." not in explicit:
         is_under = lambda p: any(p == e or p.startswith(e.rstrip("/") + "/") for e in explicit)  # noqa: E731
-        paths = tuple(p for p in changed if is_under(p) or p in explicit)
+        paths = tuple(p for p in changed if is_under(p))
     else:
         paths = changed
     contexts = [

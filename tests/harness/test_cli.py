@@ -76,6 +76,19 @@ def test_changed_checks_only_modified_and_untracked_files(cli, write, commit):
     ]
 
 
+def test_changed_with_folder_or_dot_paths_narrows_to_them(cli, write, commit):
+    write({"a/old.py": "x = 1\n", "b/old.py": "x = 1\n"})
+    commit()
+    write({"a/new.py": MUTABLE, "b/new.py": MUTABLE})
+    only_a = cli("check", "--gate", "rules", "--changed", "a")
+    assert [line.split(":")[0] for line in only_a.output.splitlines()[:-1]] == ["a/new.py"]
+    everything = cli("check", "--gate", "rules", "--changed", ".")
+    assert [line.split(":")[0] for line in everything.output.splitlines()[:-1]] == [
+        "a/new.py",
+        "b/new.py",
+    ]
+
+
 def test_base_ref_compares_against_that_commit(cli, write, commit, repo):
     write({"a.py": "x = 1\n"})
     commit("first")
