@@ -36,7 +36,10 @@ def summary_line(report: CheckReport) -> str:
         for sev, n in sorted(s["by_severity"].items(), key=lambda kv: -SEVERITY_RANK[kv[0]])
         if n
     )
-    fixable = f"; {s['fixable']} fixable with --fix" if s["fixable"] else ""
+    safe = sum(1 for f in report.findings if f.fix is not None and f.fix.applicability == "safe")
+    unsafe = s["fixable"] - safe
+    fixable = f"; {safe} fixable with --fix" if safe else ""
+    fixable += f"; {unsafe} with --fix --unsafe-fixes" if unsafe else ""
     return f"checked {gates}: {_plural(s['findings'], 'finding')} ({counts}){fixable}"
 
 

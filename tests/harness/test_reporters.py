@@ -159,3 +159,13 @@ def test_markdown_has_a_gate_table_and_collapsed_findings():
 
 def test_every_registered_format_renders():
     assert all(render(fmt, sample()).text for fmt in FORMATS)
+
+
+def test_text_summary_separates_unsafe_fixes():
+    unsafe = Fix("Call bool()", (Edit(1, 1, 1, 2, "x"),), "unsafe")
+    report = CheckReport(
+        [GateResult("rules", False, findings=[finding(fix=unsafe, fix_title="Call bool()")])]
+    )
+    lines = render("text", report).text.splitlines()
+    assert lines[0].endswith("[fix: Call bool() (--fix --unsafe-fixes)]")
+    assert lines[1] == "checked rules (failed): 1 finding (1 error); 1 with --fix --unsafe-fixes"
