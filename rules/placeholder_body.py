@@ -12,12 +12,12 @@ Flags functions whose body (after the docstring) is only a placeholder:
 
 Never flagged: ``@abstractmethod``, ``@overload`` (any decorator ending in ``overload``) and
 deprecated (``@deprecated``) stubs; dunder methods (``raise NotImplementedError`` in ``__add__``
-refuses an operation); functions named as deliberate no-ops (``noop``, ``dummy``, ``*_unimplemented``...); signatures
-under ``if TYPE_CHECKING:``; methods of a
-root class with no bases (``class Optimizer:`` whose ``step`` raises is an abstract base by
-convention, subclassed elsewhere); functions in ``Protocol``/``ABC`` classes; stub files
-(``*.pyi``); test code; and methods with an empty body that are no-op hooks (a method with
-``pass`` is a common "override me" default and is left alone unless a TODO marks it).
+refuses an operation); functions named as deliberate no-ops (``noop``, ``dummy``,
+``*_unimplemented``...); signatures under ``if TYPE_CHECKING:``; methods of a root class with no
+bases (``class Optimizer:`` whose ``step`` raises is an abstract base by convention, subclassed
+elsewhere); functions in ``Protocol``/``ABC`` classes; stub files (``*.pyi``); test code; and
+methods with an empty body that are no-op hooks (a method with ``pass`` is a common "override me"
+default and is left alone unless a TODO marks it).
 
 Why is this bad?
 A placeholder that ships looks finished to its caller: the import works, the call type-checks,
