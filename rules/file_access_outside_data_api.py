@@ -1,9 +1,11 @@
-"""What it does Flags reads from the filesystem in nanochat modules other than the data API (the
-data, dataset, dataloader, tokenizer, checkpoint, config, device and report modules, and the sealed
-evaluation modules, ``*eval*``): ``open()`` for reading (no mode, or a mode without
-``w``/``a``/``x``), ``Path.read_text``/``read_bytes``, ``np.load``/``np.fromfile``/``np.memmap``,
-``torch.load``, ``pd.read_*``, ``pq.read_table``/ ``ParquetFile``, ``json.load``/``pickle.load``,
-and directory listings (``os.listdir``, ``os.scandir``, ``os.walk``, ``glob.glob``,
+"""
+What it does
+Flags reads from the filesystem in nanochat modules other than the data API (the data, dataset,
+dataloader, tokenizer, checkpoint, config, device and report modules, and the sealed evaluation
+modules, ``*eval*``): ``open()`` for reading (no mode, or a mode without ``w``/``a``/``x``),
+``Path.read_text``/``read_bytes``, ``np.load``/``np.fromfile``/``np.memmap``, ``torch.load``,
+``pd.read_*``, ``pq.read_table``/ ``ParquetFile``, ``json.load``/``pickle.load``, and directory
+listings (``os.listdir``, ``os.scandir``, ``os.walk``, ``glob.glob``,
 ``Path.glob``/``rglob``/``iterdir``). Writing files (logs, summaries) is not flagged.
 
 Why is this bad?

@@ -1,8 +1,10 @@
-"""What it does Flags ``total += loss`` and ``losses.append(loss)`` inside the training step loop
-(see NC101) when the added value is a tensor-like name (``loss``, ``train_loss``, ``logits``...)
-with no ``.detach()``, ``.item()``, ``float()`` or ``int()`` around it, and (for ``+=``) the
-accumulator is never ``.backward()``-ed in the same function (gradient accumulation, where the sum
-is differentiated, is fine).
+"""
+What it does
+Flags ``total += loss`` and ``losses.append(loss)`` inside the training step loop (see NC101) when
+the added value is a tensor-like name (``loss``, ``train_loss``, ``logits``...) with no
+``.detach()``, ``.item()``, ``float()`` or ``int()`` around it, and (for ``+=``) the accumulator is
+never ``.backward()``-ed in the same function (gradient accumulation, where the sum is
+differentiated, is fine).
 
 Why is this bad?
 The loss carries its autograd graph. Adding it to a running total keeps every step's graph,

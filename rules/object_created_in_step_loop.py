@@ -1,4 +1,6 @@
-"""What it does Flags ``torch.compile(...)``, optimizer constructors (``torch.optim.*``, ``AdamW``,
+"""
+What it does
+Flags ``torch.compile(...)``, optimizer constructors (``torch.optim.*``, ``AdamW``,
 ``SGD``, ``Muon``...) and factories (``model.setup_optimizers()``, ``build_optimizer(...)``), and
 ``torch.nn`` module constructors (``nn.Linear(...)``, ``nn.CrossEntropyLoss()``) called inside the
 training step loop (see NC101 for how the step loop is recognised).
