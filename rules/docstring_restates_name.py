@@ -100,7 +100,17 @@ def restates(name: str, doc: str, owner: str = "") -> bool:
     if name.startswith("__") and owner:
         name_words |= set(_words(owner))
     meaningful = [w for w in words if w not in _FILLER]
-    return bool(meaningful) and all(w in name_words for w in meaningful)
+    return bool(meaningful) and all(_in_name(w, name_words) for w in meaningful)
+
+
+def _in_name(word: str, name_words: set[str]) -> bool:
+    """Equal, or one abbreviates the other (``optim``/``optimizer``, ``config``/``configuration``)."""
+    if word in name_words:
+        return True
+    return any(
+        min(len(word), len(n)) >= 4 and (word.startswith(n) or n.startswith(word))
+        for n in name_words
+    )
 
 
 class DocstringRestatesName(Rule):

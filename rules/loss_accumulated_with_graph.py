@@ -56,7 +56,7 @@ class LossAccumulatedWithGraph(StepLoopScope, Rule):
     fix_title = "Accumulate `.detach()`-ed values (or `.item()` under the logging guard)"
     fix_applicability = "always"
     tags = ("correctness", "memory", "training-loop")
-    prefilter = ("+=",)
+    prefilter = ("+=", ".append(")
     exclude = TEST_PATHS
 
     def __init__(self, context) -> None:
