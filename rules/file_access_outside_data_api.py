@@ -4,9 +4,10 @@ Flags reads from the filesystem in nanochat modules other than the data API (the
 dataloader, tokenizer, checkpoint, config, device and report modules, and the sealed evaluation
 modules, ``*eval*``): ``open()`` for reading (no mode, or a mode without ``w``/``a``/``x``),
 ``Path.read_text``/``read_bytes``, ``np.load``/``np.fromfile``/``np.memmap``, ``torch.load``,
-``pd.read_*``, ``pq.read_table``/ ``ParquetFile``, ``json.load``/``pickle.load``, and directory
-listings (``os.listdir``, ``os.scandir``, ``os.walk``, ``glob.glob``,
-``Path.glob``/``rglob``/``iterdir``). Writing files (logs, summaries) is not flagged.
+``pd.read_*``, ``pq.read_table``/ ``ParquetFile``, ``json.load``/``pickle.load``, Hugging Face
+``load_dataset``/``load_from_disk``, and directory listings (``os.listdir``, ``os.scandir``,
+``os.walk``, ``glob.glob``, ``Path.glob``/``rglob``/``iterdir``). Writing files (logs, summaries)
+is not flagged.
 
 Why is this bad?
 Training and model code should see data only through the data API, which serves the training
@@ -65,6 +66,7 @@ _READ_CALLS = frozenset(
         "pq.read_metadata",
     }
     | {"os.listdir", "os.scandir", "os.walk", "glob.glob", "glob.iglob", "json.load", "pickle.load"}
+    | {"load_dataset", "datasets.load_dataset", "load_from_disk", "datasets.load_from_disk"}
 )
 _READ_METHODS = frozenset({"read_text", "read_bytes", "iterdir", "rglob"})
 _DATA_API = (

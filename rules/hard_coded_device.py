@@ -1,7 +1,7 @@
 """
 What it does
 Flags a device named in code outside the device-detection and config modules: the strings
-``"cuda"``, ``"cuda:N"``, ``"mps"``, ``"xpu"`` or ``"xla"`` passed to ``torch.device(...)``,
+``"cuda"``, ``"cuda:N"``, ``f"cuda:{rank}"``, ``"mps"``, ``"xpu"`` or ``"xla"`` passed to ``torch.device(...)``,
 ``.to(...)``, a ``device=`` / ``map_location=`` keyword, a parameter default or an assignment
 to a name containing ``device``; and ``.cuda()`` calls. ``"cpu"`` is not flagged (moving
 results to the host is a legitimate, device-independent act), nor are comparisons such as
@@ -48,6 +48,8 @@ from rules._syntax import (
 )
 
 _DEVICE = re.compile(r"^(cuda|mps|xpu|xla|hpu)(:\d+)?$")
+_DEVICE_PREFIX = re.compile(r"^(cuda|mps|xpu|xla|hpu):")  # f"cuda:{rank}"
+_EMPTY = cst.Module(body=[])
 _DEVICE_KEYWORDS = frozenset({"device", "map_location"})
 _CUDA_METHOD_TARGET = "cuda"  # what a bare .cuda() call moves to
 
@@ -117,3 +119,7 @@ class HardCodedDevice(Rule):
         value = string_value(expr)
         if value is not None and _DEVICE.match(value):
             self.report(expr, device=value, where=self._where())
+        elif isinstance(expr, cst.FormattedString) and expr.parts:
+            first = expr.parts[0]
+            if isinstance(first, cst.FormattedStringText) and _DEVICE_PREFIX.match(first.value):
+                self.report(expr, device=_EMPTY.code_for_node(expr), where=self._where())

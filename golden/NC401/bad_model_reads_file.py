@@ -12,3 +12,9 @@ class GPT(nn.Module):
         with open(stats_path, "rb") as f:  # expect: NC401
             self.stats = json.load(f)  # expect: NC401
         self.lm_head = nn.Linear(config.model_dim, config.vocab_size)
+
+
+def peek_validation(name):
+    from datasets import load_dataset  # expect: NC302
+
+    return load_dataset(name, split="validation")  # expect: NC401
