@@ -152,7 +152,7 @@ class DocstringRestatesName(Rule):
             return
         edits = None
         statements = node.body.body
-        if len(statements) > 1:
+        if len(statements) > 1 and len(statements[0].body) == 1:
             pos = self.position(statements[0])
             edits = (Edit(pos.start.line, 1, pos.end.line + 1, 1, ""),)
         self.report(doc_node, edits=edits, doc=doc.strip(), kind=kind, name=node.name.value)
