@@ -53,3 +53,12 @@ def test_every_rule_has_a_prefilter_or_needs_every_file() -> None:
 
 def test_committed_rules_reference_matches_the_renderer() -> None:
     assert (ROOT / REFERENCE_PATH).read_text(encoding="utf-8") == render_rules_reference()
+
+
+def test_reference_has_a_section_and_an_options_table_for_every_rule() -> None:
+    text = render_rules_reference()
+    for rule in all_rules():
+        assert f"### {rule.code}\n" in text
+        assert f"[{rule.code}](#{rule.code.lower()})" in text
+        for name in rule.options:
+            assert f"| `{name}` |" in text, f"{rule.code}.{name}"
