@@ -62,3 +62,8 @@ def test_reference_has_a_section_and_an_options_table_for_every_rule() -> None:
         assert f"[{rule.code}](#{rule.code.lower()})" in text
         for name in rule.options:
             assert f"| `{name}` |" in text, f"{rule.code}.{name}"
+
+
+def test_each_public_rule_module_defines_exactly_one_rule() -> None:
+    modules = sorted(p.stem for p in (ROOT / "rules").glob("*.py") if not p.stem.startswith("_"))
+    assert sorted(r.__module__.removeprefix("rules.") for r in all_rules()) == modules
