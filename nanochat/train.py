@@ -145,6 +145,17 @@ def _evaluate(
     return float(bpb)
 
 
+def _agreed_seconds(seconds: float, device: torch.device, dist_: dev.DistInfo) -> float:
+    """The slowest rank's training time, so every rank stops a time-budgeted run at the same step
+    (ranks deciding alone could leave one waiting in an all-reduce forever). One small host sync
+    per step, only for budgeted DDP runs."""
+    if not dist_.is_ddp:
+        return seconds
+    value = torch.tensor(seconds, dtype=torch.float64, device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return float(value.item())
+
+
 def train(
     cfg: TrainConfig, log: Callable[[str], None] | None = None, dist_: dev.DistInfo | None = None
 ) -> dict:
@@ -203,10 +214,8 @@ def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: flo
         if num_steps is not None:
             is_last, progress = step >= num_steps, step / max(num_steps, 1)
         else:
-            is_last, progress = (
-                training_seconds >= cfg.time_budget_s,
-                training_seconds / cfg.time_budget_s,
-            )
+            elapsed = _agreed_seconds(training_seconds, device, dist_)
+            is_last, progress = elapsed >= cfg.time_budget_s, elapsed / cfg.time_budget_s
         if is_last or (cfg.eval_every > 0 and step > start_step and step % cfg.eval_every == 0):
             val_bpb = _evaluate(model, cfg, tokenizer, token_bytes, device, amp, dist_)
             log(f"step {step:05d} | val_bpb {val_bpb:.4f}")

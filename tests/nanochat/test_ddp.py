@@ -73,13 +73,11 @@ def _worker(rank: int, port: int, out_dir: str, train_cfg: TrainConfig) -> None:
         ]
         run_steps(model, mine, is_ddp=True)
         torch.save(flat_params(model.module), os.path.join(out_dir, f"steps_rank{rank}.pt"))
-        summary = train(train_cfg, dist_=dev.DistInfo(rank, rank, WORLD))
-        with open(os.path.join(out_dir, f"summary_rank{rank}.json"), "w") as handle:
-            json.dump(
-                {k: v for k, v in summary.items() if k != "val_bpb"}
-                | {"val_bpb": summary["val_bpb"]},
-                handle,
-            )
+        budgeted = replace(train_cfg, num_steps=-1, time_budget_s=0.3)
+        for name, cfg in (("steps", train_cfg), ("budget", budgeted)):
+            summary = train(cfg, dist_=dev.DistInfo(rank, rank, WORLD))
+            with open(os.path.join(out_dir, f"summary_{name}_rank{rank}.json"), "w") as handle:
+                json.dump(summary, handle)
     finally:
         dist.destroy_process_group()
 
@@ -129,7 +127,7 @@ def test_ddp_ranks_hold_identical_parameters_after_stepping(ddp_results):
 
 def test_train_under_two_ranks_agrees_on_val_bpb_and_counts_global_tokens(ddp_results):
     summaries = [
-        json.loads((ddp_results / f"summary_rank{r}.json").read_text()) for r in range(WORLD)
+        json.loads((ddp_results / f"summary_steps_rank{r}.json").read_text()) for r in range(WORLD)
     ]
     assert (
         summaries[0]["val_bpb"] == summaries[1]["val_bpb"]
@@ -139,3 +137,13 @@ def test_train_under_two_ranks_agrees_on_val_bpb_and_counts_global_tokens(ddp_re
     assert (
         summaries[0]["train_losses"] != summaries[1]["train_losses"]
     )  # ranks read different documents
+
+
+def test_time_budgeted_ddp_ranks_stop_at_the_same_step(ddp_results):
+    summaries = [
+        json.loads((ddp_results / f"summary_budget_rank{r}.json").read_text()) for r in range(WORLD)
+    ]
+    # Each rank times its own steps; they stop on the slowest rank's clock, so neither waits in
+    # an all-reduce the other never joins (the spawn would hang rather than fail otherwise).
+    assert summaries[0]["num_steps"] == summaries[1]["num_steps"] >= 2
+    assert max(s["training_seconds"] for s in summaries) >= 0.3
