@@ -3,7 +3,8 @@
 Not a rule module (it defines no Rule subclass). Rules that care about "inside the step loop,
 outside a logging interval" inherit ``StepLoopScope`` first and read ``in_step_loop``,
 ``is_guarded`` and ``function_name``. Nested functions start a fresh scope: a helper defined in
-the loop body runs when it is called, not where it is written.
+the loop body runs when it is called, not where it is written. A loop over held-out data nested
+in the step loop (``for x, y in val_loader``) counts as a guarded evaluation branch.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from rules._syntax import is_logging_guard, is_step_loop
+from rules._syntax import is_logging_guard, is_step_loop, names_in
+
+# Loop headers over held-out data: a loop like this inside the step loop is the evaluation branch.
+_EVAL_WORDS = frozenset({"val", "valid", "validation", "eval", "test", "dev", "holdout"})
+
+
+def _is_evaluation_loop(node: cst.For) -> bool:
+    words = {w for name in names_in(node.iter) for w in name.lower().split("_")}
+    return bool(words & _EVAL_WORDS)
 
 
 @dataclass
@@ -88,7 +97,12 @@ class StepLoopScope:
         if is_step_loop(node):
             self._scope_loops.add(id(node))
             frames[-1].step_loops += 1
+        elif self.in_step_loop and isinstance(node, cst.For) and _is_evaluation_loop(node):
+            self._scope_guarded.add(id(node))
+            frames[-1].guards += 1
 
     def _leave_loop(self, node: cst.For | cst.While) -> None:
         if id(node) in self._scope_loops:
             self._frames()[-1].step_loops -= 1
+        elif id(node) in self._scope_guarded:
+            self._frames()[-1].guards -= 1

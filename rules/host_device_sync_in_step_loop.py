@@ -6,15 +6,17 @@ or evaluation guard: ``.item()``, ``.tolist()``, ``.numpy()``, ``.cpu()``, ``.to
 
 The step loop is a ``for``/``while`` loop whose target is named ``step``, ``it``, ``iteration``,
 ``global_step``, ``train_step`` or ``micro_step``, or whose header names a step count
-(``range(num_steps)``, ``while step < cfg.max_iters``, ``enumerate(train_loader)``: a name ending
-in ``steps``, ``iters``, ``iterations`` or ``train_loader``), or whose body calls ``.backward()``
-or ``optimizer.step()``; a loop over a literal list or ``itertools.product`` is a sweep, not the
-step loop. A guard is an ``if`` whose test uses ``%`` or a name containing ``log``,
-``eval``, ``every``, ``interval``, ``verbose``, ``debug``, ``report``, ``print``, ``checkpoint``,
-``save``, ``last``, ``final`` or ``done``. Since types are unknown, ``float()``, ``int()``,
-``bool()`` and ``print`` only count when their argument reads a tensor-like name: one with a part
-``loss``, ``logits``, ``grad``, ``norm``, ``acc``, ``bpb`` or ``ppl`` that does not end in a count
-or label part (``grad_accum_steps`` and ``loss_fn`` are not tensors).
+(``range(num_steps)``, ``while step < cfg.max_iters``, ``enumerate(train_loader)``: a count such as
+``steps``, ``num_steps``, ``max_iters``, ``num_iterations``, inside a counting call or a ``while``
+test), or whose body calls ``.backward()`` or ``optimizer.step()``; a loop over a literal list or
+``itertools.product`` is a sweep, not the step loop. A guard is an ``if`` whose test uses ``%`` or
+a name containing ``log``, ``eval``, ``every``, ``interval``, ``verbose``, ``debug``, ``report``,
+``print``, ``checkpoint``, ``save``, ``last``, ``final`` or ``done``; a loop over held-out data
+nested in the step loop (``for x, y in val_loader``) counts as guarded too. Since types are
+unknown, ``float()``, ``int()``, ``bool()`` and ``print`` only count when their argument reads a
+tensor-like name: one with a part ``loss``, ``logits``, ``grad``, ``norm``, ``acc``, ``bpb`` or
+``ppl`` that does not end in a count or label part (``grad_accum_steps`` and ``loss_fn`` are not
+tensors).
 
 Why is this bad?
 CUDA runs asynchronously: the host queues kernels ahead of the GPU. Reading a value back blocks

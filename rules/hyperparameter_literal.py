@@ -78,6 +78,15 @@ HYPER_NAMES = frozenset(
     | {"n_head", "n_heads", "num_heads", "n_embd", "d_model", "hidden_size", "model_dim"}
     | {"vocab_size", "head_dim", "seed", "time_budget", "max_seq_len"}
 )
+# Words that make a compound name a hyperparameter (lr_decay_iters, warmup_ratio, max_grad_clip) ...
+_HYPER_WORDS = frozenset(
+    {"lr", "warmup", "warmdown", "cooldown", "decay", "momentum", "dropout", "eps", "epsilon"}
+    | {"beta1", "beta2", "betas", "clip", "smoothing", "softcap", "temperature", "iters", "epochs"}
+)
+# ... unless another word says it is an index, a counter or a flag (warmup_done, decay_idx).
+_NOT_HYPER_WORDS = frozenset(
+    {"idx", "index", "done", "count", "enabled", "flag", "name", "fn", "type"}
+)
 _SEEDERS = frozenset({"manual_seed", "seed", "set_seed", "seed_everything", "manual_seed_all"})
 _SCHEDULERS = frozenset(
     {"StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR", "LinearLR"}
@@ -93,12 +102,12 @@ _ARITHMETIC_TRIVIAL = (0.0, 1.0, 0.5, 2.0, -1.0)
 
 
 def is_hyper_name(name: str) -> bool:
+    """A known hyperparameter name, or one built from hyperparameter words (``lr_decay_iters``)."""
     lowered = name.lower().lstrip("_")
-    return (
-        lowered in HYPER_NAMES
-        or lowered.endswith("_lr")
-        or bool(re.fullmatch(r"adam_beta\d?", lowered))
-    )
+    if lowered in HYPER_NAMES or lowered.endswith("_lr") or re.fullmatch(r"adam_beta\d?", lowered):
+        return True
+    parts = set(lowered.split("_"))
+    return bool(parts & _HYPER_WORDS) and not parts & _NOT_HYPER_WORDS
 
 
 class HyperparameterLiteral(StepLoopScope, Rule):

@@ -32,3 +32,14 @@ def evaluate(model, batches):
 
 if __name__ == "__main__":
     raise SystemExit("run through python -m nanochat.train")
+
+
+def train_epochs(model, train_loader, val_loader, opt, epochs):
+    for epoch in range(epochs):
+        for x, y in train_loader:
+            model(x, y).backward()
+            opt.step()
+        val_total = 0.0
+        for x, y in val_loader:
+            val_total += model(x, y).item()
+    return val_total
