@@ -26,7 +26,7 @@ def is_eval_name(name: str) -> bool:
 
 
 class EvalScope:
-    """Mixin for a Rule: ``eval_function`` is the innermost enclosing evaluation function or None."""
+    """Mixin for a Rule: ``eval_function`` is the innermost enclosing eval function, or None."""
 
     def _eval_stack(self) -> list[cst.FunctionDef | None]:
         if "_eval_functions" not in self.__dict__:

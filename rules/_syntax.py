@@ -34,7 +34,8 @@ STEP_LOOP_TARGETS = frozenset(
 )
 # ... or when it iterates over something named like a step count (range(num_steps), max_iters) ...
 _STEP_COUNT_NAME = re.compile(
-    r"^((num|max|total|n|train)_)?(steps|iters|iterations)$|^(num_train_steps|train_loader|trainloader)$",
+    r"^((num|max|total|n|train)_)?(steps|iters|iterations)$"
+    r"|^(num_train_steps|train_loader|trainloader)$",
     re.IGNORECASE,
 )
 _COUNTING_CALLS = frozenset({"range", "trange", "tqdm", "enumerate", "islice", "zip"})
@@ -131,7 +132,7 @@ def number_value(node: cst.CSTNode | None) -> int | float | None:
 
 
 def decorator_names(node: cst.FunctionDef | cst.ClassDef) -> set[str]:
-    """Dotted names of the decorators, with calls unwrapped (``@torch.no_grad()`` -> torch.no_grad)."""
+    """Dotted decorator names, calls unwrapped (``@torch.no_grad()`` -> ``torch.no_grad``)."""
     names = set()
     for deco in node.decorators:
         expr = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
@@ -168,7 +169,7 @@ class _NameCollector(cst.CSTVisitor):
 
 
 def is_tensorish_name(name: str) -> bool:
-    """Whether a variable name reads as a tensor in training code (``train_loss``, ``grad_norm``)."""
+    """Whether a variable name reads as a tensor in training code (``train_loss``)."""
     parts = [p for p in re.split(r"_|(?<=[a-z])(?=[A-Z])", name.lower()) if p]
     if not parts or parts[-1] in _NON_TENSOR_ENDINGS:
         return False

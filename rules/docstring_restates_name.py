@@ -104,7 +104,7 @@ def restates(name: str, doc: str, owner: str = "") -> bool:
 
 
 def _in_name(word: str, name_words: set[str]) -> bool:
-    """Equal, or one abbreviates the other (``optim``/``optimizer``, ``config``/``configuration``)."""
+    """Equal, or one abbreviates the other (``optim``/``optimizer``)."""
     if word in name_words:
         return True
     return any(

@@ -1,7 +1,8 @@
 """
 What it does
 Flags a device named in code outside the device-detection and config modules: the strings
-``"cuda"``, ``"cuda:N"``, ``f"cuda:{rank}"``, ``"mps"``, ``"xpu"`` or ``"xla"`` passed to ``torch.device(...)``,
+``"cuda"``, ``"cuda:N"``, ``f"cuda:{rank}"``, ``"mps"``, ``"xpu"`` or ``"xla"`` passed to
+``torch.device(...)``,
 ``.to(...)``, a ``device=`` / ``map_location=`` keyword, a parameter default or an assignment
 to a name containing ``device``; and ``.cuda()`` calls. ``"cpu"`` is not flagged (moving
 results to the host is a legitimate, device-independent act), nor are comparisons such as

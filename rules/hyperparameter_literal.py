@@ -33,7 +33,10 @@ Example
 
 Use instead
     opt = torch.optim.AdamW(
-        model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.adam_betas, weight_decay=cfg.optim.weight_decay
+        model.parameters(),
+        lr=cfg.optim.lr,
+        betas=cfg.optim.adam_betas,
+        weight_decay=cfg.optim.weight_decay,
     )
 
 Fix safety
@@ -231,7 +234,7 @@ class HyperparameterLiteral(StepLoopScope, Rule):
             self._check(node.right, "step interval", _STEP_TRIVIAL)
 
     def _check_arithmetic(self, expr: cst.BaseExpression, name: str) -> None:
-        """Float literals inside a formula assigned to a hyperparameter (``momentum = 0.85 * a``)."""
+        """Float literals in a formula assigned to a hyperparameter (``momentum = 0.85 * a``)."""
         if self._skip or not isinstance(expr, cst.BinaryOperation):
             return
         literals = _Literals()

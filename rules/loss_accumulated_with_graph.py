@@ -102,7 +102,10 @@ class LossAccumulatedWithGraph(StepLoopScope, Rule):
             self.report(
                 node,
                 edits=(edit,),
-                message=f"`{target}.append({value_name})` keeps the autograd graph of every step alive in {function}()",
+                message=(
+                    f"`{target}.append({value_name})` keeps the autograd graph of every step "
+                    f"alive in {function}()"
+                ),
             )
         for node, target, value_name, function in self._candidates:
             if (function, target) in self._differentiated:

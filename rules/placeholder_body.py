@@ -56,7 +56,8 @@ _NOOP_NAME = re.compile(
     r"(noop|no_op|nop$|dummy|unsupported|not_implemented|unimplemented)", re.IGNORECASE
 )
 _REFUSAL = re.compile(
-    r"cannot|can't|not supported|unsupported|does not support|doesn't support|only support|not allowed|please"
+    r"cannot|can't|not supported|unsupported|does not support|doesn't support|only support"
+    r"|not allowed|please"
 )
 _NOT_YET = re.compile(r"\byet\b|todo|fixme")
 _TODO = re.compile(r"\b(TODO|FIXME|XXX|implement)", re.IGNORECASE)

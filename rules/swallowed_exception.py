@@ -25,7 +25,8 @@ Use instead
     try:
         shard = load_shard(path)
     except FileNotFoundError as exc:
-        raise NanochatError(f"{path}: shard missing; run `python -m nanochat.data prepare`") from exc
+        msg = f"{path}: shard missing; run `python -m nanochat.data prepare`"
+        raise NanochatError(msg) from exc
 
 Fix safety
 A bare ``except:`` is rewritten to ``except Exception:``. The fix is unsafe: the handler stops

@@ -46,7 +46,10 @@ class UndeclaredDependency(Rule):
     name = "undeclared-dependency"
     severity = "error"
     message = "import of {module!r} needs distribution {dist!r}, which {pyproject} does not declare"
-    fix_title = "Declare the distribution in pyproject.toml dependencies (with a version floor) or drop the import"
+    fix_title = (
+        "Declare the distribution in pyproject.toml dependencies (with a version floor) "
+        "or drop the import"
+    )
     tags = ("dependencies", "configuration")
     prefilter = ("import",)
     options = {
