@@ -67,6 +67,7 @@ class OptimConfig:
     muon_momentum_start: float = 0.85
     muon_momentum_end: float = 0.95
     muon_momentum_warmup_steps: int = 300
+    muon_momentum_warmdown_ratio: float = 0.0  # last fraction of training: momentum back to start
     muon_ns_steps: int = 5
     muon_beta2: float = 0.95  # NorMuon second-moment EMA
     lr_reference_dim: int = 768  # AdamW LRs scale by (model_dim / this) ** -0.5

@@ -1,7 +1,8 @@
 """One optimizer for the whole GPT: Muon for block matrices, AdamW for everything else; LR schedules.
 
 Muon (per same-shape group, so orthogonalization runs batched over the stacked matrices):
-Nesterov momentum (coefficient warmed up from ``muon_momentum_start`` to ``_end``), Polar-Express
+Nesterov momentum (coefficient warmed up from ``muon_momentum_start`` to ``_end``, optionally
+warmed back down over the last ``muon_momentum_warmdown_ratio`` of training), Polar-Express
 orthogonalization (bf16 on CUDA, fp32 elsewhere), a NorMuon second moment per row (tall matrices)
 or column (wide ones) that evens out the update's scale across neurons while keeping its Frobenius
 norm, cautious weight decay (decay only entries where the update also shrinks the parameter) and a
@@ -61,6 +62,10 @@ def check_optim_config(config: OptimConfig) -> None:
         (0 <= c.final_lr_frac <= 1, f"--final-lr-frac {c.final_lr_frac}: must be in [0, 1]"),
         (c.muon_ns_steps >= 1, f"--muon-ns-steps {c.muon_ns_steps}: must be at least 1"),
         (0 <= c.muon_beta2 < 1, f"--muon-beta2 {c.muon_beta2}: must be in [0, 1)"),
+        (
+            0 <= c.muon_momentum_warmdown_ratio <= 1,
+            f"--muon-momentum-warmdown-ratio {c.muon_momentum_warmdown_ratio}: must be in [0, 1]",
+        ),
         (
             all(0 <= b < 1 for b in c.adam_betas),
             f"--adam-betas {c.adam_betas}: each must be in [0, 1)",
@@ -223,16 +228,17 @@ def lr_multiplier(step: int, progress: float, config: OptimConfig) -> float:
     return config.final_lr_frac + (1.0 - config.final_lr_frac) * remaining
 
 
-def muon_momentum(step: int, config: OptimConfig) -> float:
-    """Muon momentum, linear from ``muon_momentum_start`` to ``_end`` over the warm-up steps."""
-    frac = (
-        min(step / config.muon_momentum_warmup_steps, 1.0)
-        if config.muon_momentum_warmup_steps > 0
-        else 1.0
-    )
-    return (
-        config.muon_momentum_start + (config.muon_momentum_end - config.muon_momentum_start) * frac
-    )
+def muon_momentum(step: int, config: OptimConfig, progress: float = 0.0) -> float:
+    """Muon momentum: linear from ``muon_momentum_start`` to ``_end`` over the warm-up steps, then,
+    over the last ``muon_momentum_warmdown_ratio`` of progress, linearly back to ``_start``."""
+    start, end = config.muon_momentum_start, config.muon_momentum_end
+    warmup = config.muon_momentum_warmup_steps
+    frac = min(step / warmup, 1.0) if warmup > 0 else 1.0
+    ratio = config.muon_momentum_warmdown_ratio
+    progress = min(max(progress, 0.0), 1.0)
+    if ratio > 0 and progress > 1.0 - ratio:
+        frac = min(frac, (1.0 - progress) / ratio)
+    return start + (end - start) * frac
 
 
 def weight_decay_multiplier(progress: float) -> float:
@@ -244,7 +250,7 @@ def apply_schedule(optimizer: MuonAdamW, step: int, progress: float, config: Opt
     """Set every group's lr, weight decay (and Muon momentum) for this step; return the LR multiplier."""
     lrm = lr_multiplier(step, progress, config)
     wdm = weight_decay_multiplier(progress)
-    momentum = muon_momentum(step, config)
+    momentum = muon_momentum(step, config, progress)
     for group in optimizer.param_groups:
         group["lr"] = group["initial_lr"] * lrm
         group["weight_decay"] = group["initial_weight_decay"] * wdm

@@ -168,6 +168,17 @@ def test_momentum_warms_up_linearly_then_holds():
     )
 
 
+def test_momentum_warms_down_over_the_final_fraction_when_asked():
+    config = OptimConfig(
+        muon_momentum_start=0.85,
+        muon_momentum_end=0.95,
+        muon_momentum_warmup_steps=10,
+        muon_momentum_warmdown_ratio=0.2,
+    )
+    values = [muon_momentum(500, config, p) for p in (0.5, 0.8, 0.9, 1.0)]
+    assert values == pytest.approx([0.95, 0.95, 0.90, 0.85])
+
+
 def test_weight_decay_falls_linearly_to_zero():
     assert [weight_decay_multiplier(p) for p in (0.0, 0.25, 1.0, 1.5)] == pytest.approx(
         [1.0, 0.75, 0.0, 0.0]
