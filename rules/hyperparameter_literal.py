@@ -17,11 +17,10 @@ module. A literal counts as a hyperparameter when it is:
   (``if step % 100 == 0``, ``if step < 500``), or the length of the step loop
   (``for step in range(5000)``).
 
-``0`` and ``-1`` (the "disabled" conventions) never count; against the step counter ``1`` and
-``2`` do not count either, nor does ``temperature``/``gamma`` at ``1`` (no effect). A named
-``1.0`` does count otherwise (``max_norm=1.0`` is a choice). Arithmetic
-elsewhere never counts (shape math such as ``4 * dim`` or ``head_dim // 2``, ``0.5`` in a cosine
-formula).
+``0`` and ``-1`` (the "disabled" conventions) never count; against the step counter ``1`` and ``2``
+do not count either, nor does ``temperature``/``gamma``/``std`` at ``1`` (no effect, unit normal).
+A named ``1.0`` does count otherwise (``max_norm=1.0`` is a choice). Arithmetic elsewhere never
+counts (shape math such as ``4 * dim`` or ``head_dim // 2``, ``0.5`` in a cosine formula).
 
 Why is this bad?
 A number buried in an optimizer call or a step loop is a hyperparameter nobody can see, sweep
@@ -79,7 +78,7 @@ HYPER_NAMES = frozenset(
     | {"eval_iters", "log_every", "log_interval", "save_every", "checkpoint_every"}
     | {"grad_accum_steps", "gradient_accumulation_steps", "n_layer", "n_layers", "num_layers"}
     | {"n_head", "n_heads", "num_heads", "n_embd", "d_model", "hidden_size", "model_dim"}
-    | {"vocab_size", "head_dim", "seed", "time_budget", "max_seq_len"}
+    | {"vocab_size", "head_dim", "seed", "time_budget", "max_seq_len", "std"}
 )
 # Words that make a compound name a hyperparameter (lr_decay_iters, warmup_ratio, max_grad_clip) ...
 _HYPER_WORDS = frozenset(
@@ -99,7 +98,7 @@ _TRIVIAL = (0, -1)  # "disabled" and "-1 = off"; a named 1.0 (max_norm=1.0) is a
 _STEP_TRIVIAL = (0, 1, -1, 2)
 # Names whose value 1 means "no effect" (temperature=1.0 leaves logits alone).
 _IDENTITY_AT_ONE = frozenset(
-    {"default of 'temperature'", "temperature", "default of 'gamma'", "gamma"}
+    {"default of 'temperature'", "temperature", "default of 'gamma'", "gamma", "std"}
 )
 _ARITHMETIC_TRIVIAL = (0.0, 1.0, 0.5, 2.0, -1.0)
 

@@ -8,16 +8,17 @@ Flags functions whose body (after the docstring) is only a placeholder:
   ``Protocol``/``ABC`` subclass, a class named ``Base*``/``Abstract*``/``*Base``/``*Mixin``/
   ``*Interface``, or a class that another class in the same module inherits from;
 - ``pass`` or ``...`` when the function also carries a ``TODO``/``FIXME``/"implement" comment;
-- ``pass`` or ``...`` in a module-level function with no docstring.
+- ``pass`` or ``...`` with no docstring in a module-level function or in a method of a class that
+  inherits from something (``class GPT(nn.Module): def crop_block_size(self, n): pass``).
 
 Never flagged: ``@abstractmethod``, ``@overload`` (any decorator ending in ``overload``) and
 deprecated (``@deprecated``) stubs; dunder methods (``raise NotImplementedError`` in ``__add__``
 refuses an operation); functions named as deliberate no-ops (``noop``, ``dummy``,
 ``*_unimplemented``...); signatures under ``if TYPE_CHECKING:``; methods of a root class with no
 bases (``class Optimizer:`` whose ``step`` raises is an abstract base by convention, subclassed
-elsewhere); functions in ``Protocol``/``ABC`` classes; stub files (``*.pyi``); test code; and
-methods with an empty body that are no-op hooks (a method with ``pass`` is a common "override me"
-default and is left alone unless a TODO marks it).
+elsewhere); functions in ``Protocol``/``ABC`` classes; stub files (``*.pyi``); test code; and empty
+methods of root classes (no bases) and interface-named classes, which are "override me" hooks. A
+docstring on an empty body says it is empty on purpose.
 
 Why is this bad?
 A placeholder that ships looks finished to its caller: the import works, the call type-checks,
@@ -114,10 +115,11 @@ class PlaceholderBody(Rule):
         if owner is not None and not _has_bases(owner) and not has_todo:
             return
         is_module_level = parent is None
+        undocumented = docstring_node(node.body) is None
         if kind == "raise NotImplementedError" or has_todo:
             self._pending.append((node, kind, owner.name.value if owner else None))
-        elif is_module_level and docstring_node(node.body) is None:
-            self._pending.append((node, kind, None))
+        elif undocumented and (is_module_level or owner is not None):
+            self._pending.append((node, kind, owner.name.value if owner else None))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._scopes.pop()

@@ -19,8 +19,8 @@ def sample_offsets(n_tokens, seq_len, count, seed):
     return rng.integers(0, n_tokens - seq_len, size=count)
 
 
-def init_weights(weight):
-    return torch.nn.init.normal_(weight, std=0.02)
+def init_weights(weight, init_std):
+    return torch.nn.init.normal_(weight, std=init_std)
 
 
 class ShuffledShards:

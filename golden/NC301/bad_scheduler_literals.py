@@ -1,6 +1,7 @@
 # harness-golden: path=nanochat/optim.py
 """A scheduler and a momentum ramp with their numbers written in place."""
 
+import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 
@@ -16,3 +17,7 @@ def muon_momentum(step, cfg):
 
 def param_groups(model):
     return [{"params": model.embed.parameters(), "lr": 0.3}]  # expect: NC301
+
+
+def init_linear(module):
+    return torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)  # expect: NC301

@@ -71,3 +71,8 @@ def _forward_unimplemented(self, *inputs) -> None:
 
 def nonzero_vmap(info, in_dims, x):
     raise NotImplementedError("Operator is data-dependent and cannot be vmapped.")
+
+
+class QuietCallback(BaseCallback):
+    def on_step_end(self, step: int) -> None:
+        """Deliberately silent: this callback only overrides on_eval."""
