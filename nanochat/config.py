@@ -7,7 +7,7 @@ these fields; nothing else in nanochat writes a tunable number inline.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
@@ -117,3 +117,16 @@ class TrainConfig:
 
 class NanochatError(Exception):
     """A user-facing error: entry points print it as one line and exit with status 2."""
+
+
+def with_overrides(cfg: TrainConfig, **changes) -> TrainConfig:
+    """``dataclasses.replace`` that also reaches into the nested model/optim/data configs by field name."""
+    nested = {name: getattr(cfg, name) for name in ("model", "optim", "data")}
+    top = {}
+    for key, value in changes.items():
+        owner = next((n for n, sub in nested.items() if key in sub.__dataclass_fields__), None)
+        if owner is None:
+            top[key] = value
+        else:
+            nested[owner] = replace(nested[owner], **{key: value})
+    return replace(cfg, **nested, **top)

@@ -158,3 +158,13 @@ def init_distributed(dist_: DistInfo, device: torch.device) -> bool:
         backend=distributed_backend(device), rank=dist_.rank, world_size=dist_.world_size
     )
     return True
+
+
+def max_over_ranks(seconds: float, device: torch.device, dist_: DistInfo) -> float:
+    """The largest value over ranks (one small host sync). Time-budgeted DDP runs stop on the
+    slowest rank's clock: ranks deciding alone could leave one waiting in an all-reduce forever."""
+    if not dist_.is_ddp:
+        return seconds
+    value = torch.tensor(seconds, dtype=torch.float64, device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return float(value.item())

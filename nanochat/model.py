@@ -16,6 +16,10 @@ Architecture choices (each a ModelConfig knob where autoresearch tuned it):
   normed embedding (init 1 and 0, so training starts from a plain residual stream);
 - sliding windows from ``window_pattern`` tiled over depth, last layer always long.
 
+RMSNorm, the residual mix, ReLU^2 and the softcap are small custom autograd functions: PyTorch's
+own backward for them decomposes into many elementwise kernels, and on CPU kernel count and fresh
+(B, T, V) allocations dominate (see docs/benchmarks-trainer.md).
+
 Build with ``GPT.build(config, device)``: construction on the meta device, then ``to_empty`` and the
 explicit ``init_weights`` scheme, so no memory is spent on a throw-away default init.
 """
@@ -353,11 +357,12 @@ class GPT(nn.Module):
         max_new_tokens: int,
         temperature: float = 1.0,
         top_k: int | None = None,
-        seed: int = 42,
+        seed: int | None = None,
     ) -> Iterator[int]:
         """Yield up to ``max_new_tokens`` sampled token ids after the prompt, using a KV cache.
 
-        temperature 0 picks the argmax; prompt plus new tokens must fit in sequence_len.
+        temperature 0 picks the argmax; ``seed`` None draws a fresh seed; prompt plus new tokens
+        must fit in sequence_len.
         """
         if not tokens:
             raise ValueError("generate() needs at least one prompt token (start with the BOS id)")
@@ -371,7 +376,11 @@ class GPT(nn.Module):
         cache = KVCache(
             config.depth, 1, total, config.n_kv_head, config.head_dim, device, self.wte.weight.dtype
         )
-        rng = torch.Generator(device=device).manual_seed(seed)
+        rng = torch.Generator(device=device)
+        if seed is None:
+            rng.seed()  # nondeterministic
+        else:
+            rng.manual_seed(seed)
         ids = torch.tensor([tokens], dtype=torch.long, device=device)
         for _ in range(max_new_tokens):
             logits = self.forward(ids, kv_cache=cache)[:, -1, :]

@@ -33,7 +33,7 @@ POLAR_EXPRESS_COEFFS = (
     (2.3465413258596377, -1.7097828382687081, 0.42323551169305323),
 )
 NORM_SAFETY = 1.02  # divide by a bit more than the Frobenius norm so no singular value exceeds 1
-EPS = 1e-7
+EPS = torch.finfo(torch.float32).eps  # guards divisions by a norm or a second moment
 
 
 def orthogonalize(g: torch.Tensor, steps: int) -> torch.Tensor:

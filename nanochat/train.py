@@ -24,7 +24,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
@@ -33,7 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from nanochat import checkpoint as ckpt
 from nanochat import device as dev
-from nanochat.config import NanochatError, TrainConfig
+from nanochat.config import NanochatError, TrainConfig, with_overrides
 from nanochat.data import PackedLoader
 from nanochat.evaluate import evaluate_bpb
 from nanochat.model import GPT, check_model_config
@@ -145,17 +145,6 @@ def _evaluate(
     return float(bpb)
 
 
-def _agreed_seconds(seconds: float, device: torch.device, dist_: dev.DistInfo) -> float:
-    """The slowest rank's training time, so every rank stops a time-budgeted run at the same step
-    (ranks deciding alone could leave one waiting in an all-reduce forever). One small host sync
-    per step, only for budgeted DDP runs."""
-    if not dist_.is_ddp:
-        return seconds
-    value = torch.tensor(seconds, dtype=torch.float64, device=device)
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return float(value.item())
-
-
 def train(
     cfg: TrainConfig, log: Callable[[str], None] | None = None, dist_: dev.DistInfo | None = None
 ) -> dict:
@@ -174,11 +163,26 @@ def train(
             dist.destroy_process_group()
 
 
-def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: float) -> dict:
+@dataclass
+class _Setup:
+    """Everything the loop needs, built (or resumed) before the first step."""
+
+    model: GPT
+    train_model: torch.nn.Module  # compiled and/or DDP-wrapped view of ``model``
+    optimizer: torch.optim.Optimizer
+    loader: PackedLoader
+    tokenizer: object
+    token_bytes: torch.Tensor
+    total_batch: int
+    grad_accum: int
+    num_steps: int | None
+    step: int
+    training_seconds: float
+
+
+def _setup(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype) -> _Setup:
     dev.manual_seed(cfg.seed)
-    amp = dev.autocast(device, dtype)
     tokenizer = get_tokenizer(cfg.model.vocab_size)
-    token_bytes = tokenizer.token_bytes().to(device)
     model = GPT.build(cfg.model, device)
     total_batch, grad_accum = batch_plan(cfg, dist_.world_size)
     num_steps = planned_steps(cfg, model, total_batch)
@@ -195,18 +199,38 @@ def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: flo
     )  # fmt: skip
     train_model = torch.compile(model) if cfg.compile else model
     if dist_.is_ddp:
-        train_model = DistributedDataParallel(
-            train_model, device_ids=[device.index] if dev.is_cuda(device) else None
-        )
-    flops_per_token = model.estimate_flops_per_token()
-    peak = dev.peak_flops(device) * dist_.world_size
-    counts = model.num_params_by_group()
+        device_ids = [device.index] if dev.is_cuda(device) else None
+        train_model = DistributedDataParallel(train_model, device_ids=device_ids)
     horizon = f"{num_steps} steps" if num_steps is not None else f"a {cfg.time_budget_s:g}s budget"
     log(
-        f"params {counts['total'] / 1e6:.2f}M | model_dim {cfg.model.model_dim} | batch {total_batch} tokens "
-        f"({grad_accum} micro-steps) | {horizon} | {device.type} {str(dtype).removeprefix('torch.')}"
+        f"params {model.num_params_by_group()['total'] / 1e6:.2f}M | model_dim {cfg.model.model_dim} | "
+        f"batch {total_batch} tokens ({grad_accum} micro-steps) | {horizon} | "
+        f"{device.type} {str(dtype).removeprefix('torch.')}"
+    )
+    token_bytes = tokenizer.token_bytes().to(device)
+    return _Setup(
+        model, train_model, optimizer, loader, tokenizer, token_bytes, total_batch, grad_accum,
+        num_steps, step, training_seconds,
+    )  # fmt: skip
+
+
+def _diverged(step: int, cfg: TrainConfig, loss: torch.Tensor | None) -> TrainingDiverged:
+    shown = f"loss {loss.item():.4g}" if loss is not None else "the loss"
+    return TrainingDiverged(
+        f"step {step}: {shown} is not finite or above --max-loss {cfg.max_loss:g}; "
+        "lower the learning rates (--matrix-lr, --embedding-lr) or check the data"
     )
 
+
+def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: float) -> dict:
+    amp = dev.autocast(device, dtype)
+    run = _setup(cfg, log, dist_, device, dtype)
+    model, optimizer, loader, num_steps, total_batch = (
+        run.model, run.optimizer, run.loader, run.num_steps, run.total_batch,
+    )  # fmt: skip
+    flops_per_token = model.estimate_flops_per_token()
+    peak = dev.peak_flops(device) * dist_.world_size
+    step, training_seconds = run.step, run.training_seconds
     start_step, timed_steps, val_bpb = step, 0, float("nan")
     is_bad = torch.zeros((), dtype=torch.bool, device=device)
     losses: list[torch.Tensor] = []
@@ -214,24 +238,18 @@ def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: flo
         if num_steps is not None:
             is_last, progress = step >= num_steps, step / max(num_steps, 1)
         else:
-            elapsed = _agreed_seconds(training_seconds, device, dist_)
+            elapsed = dev.max_over_ranks(training_seconds, device, dist_)
             is_last, progress = elapsed >= cfg.time_budget_s, elapsed / cfg.time_budget_s
         if is_last or (cfg.eval_every > 0 and step > start_step and step % cfg.eval_every == 0):
-            val_bpb = _evaluate(model, cfg, tokenizer, token_bytes, device, amp, dist_)
+            val_bpb = _evaluate(model, cfg, run.tokenizer, run.token_bytes, device, amp, dist_)
             log(f"step {step:05d} | val_bpb {val_bpb:.4f}")
-        has_saved_due = (
+        is_save_due = (
             cfg.checkpoint_every > 0 and step > start_step and step % cfg.checkpoint_every == 0
         )
-        if cfg.checkpoint_dir and (is_last or has_saved_due):
+        if cfg.checkpoint_dir and (is_last or is_save_due):
             directory = ckpt.step_dir(cfg.checkpoint_dir, step)
-            ckpt.save_checkpoint(
-                directory,
-                model,
-                optimizer,
-                loader.state_dict(),
-                ckpt.train_meta(cfg, step, training_seconds),
-                dist_.rank,
-            )
+            meta = ckpt.train_meta(cfg, step, training_seconds)
+            ckpt.save_checkpoint(directory, model, optimizer, loader.state_dict(), meta, dist_.rank)
             log(f"step {step:05d} | saved checkpoint {directory}")
         if is_last:
             break
@@ -239,7 +257,7 @@ def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: flo
         lrm = apply_schedule(optimizer, step, progress, cfg.optim)
         dev.synchronize(device)
         t0 = time.perf_counter()
-        loss = train_step(train_model, optimizer, loader, grad_accum, amp, dist_.is_ddp)
+        loss = train_step(run.train_model, optimizer, loader, run.grad_accum, amp, dist_.is_ddp)
         is_bad |= ~torch.isfinite(loss) | (loss > cfg.max_loss)
         losses.append(loss)
         dev.synchronize(device)
@@ -248,16 +266,10 @@ def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: flo
             training_seconds += dt
             timed_steps += 1
         step += 1
-        if (
-            step % cfg.log_every == 0
-            or step == start_step + 1
-            or (num_steps is not None and step == num_steps)
-        ):
+        is_final = num_steps is not None and step == num_steps
+        if step % cfg.log_every == 0 or step == start_step + 1 or is_final:
             if is_bad.item():
-                raise TrainingDiverged(
-                    f"step {step}: loss {loss.item():.4g} is not finite or above --max-loss {cfg.max_loss:g}; "
-                    "lower the learning rates (--matrix-lr, --embedding-lr) or check the data"
-                )
+                raise _diverged(step, cfg, loss)
             mfu = 100 * flops_per_token * total_batch / dt / peak if peak else 0.0
             of = (
                 f"/{num_steps}"
@@ -270,28 +282,22 @@ def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: flo
             )
 
     if losses and is_bad.item():
-        raise TrainingDiverged(
-            f"step {step}: loss is not finite or above --max-loss {cfg.max_loss:g}; lower the learning rates"
-        )
-    timed_tokens = timed_steps * total_batch
-    mfu = (
-        100 * flops_per_token * timed_tokens / training_seconds / peak
-        if peak and training_seconds > 0
-        else 0.0
-    )
-    summary = {
+        raise _diverged(step, cfg, None)
+    timed_flops = flops_per_token * timed_steps * total_batch
+    return {
         "val_bpb": val_bpb,
         "training_seconds": training_seconds,
         "total_seconds": time.perf_counter() - t_start,
         "peak_mem_mb": dev.peak_memory_mb(device),
-        "mfu_percent": mfu,
+        "mfu_percent": 100 * timed_flops / training_seconds / peak
+        if peak and training_seconds > 0
+        else 0.0,
         "total_tokens_M": step * total_batch / 1e6,
         "num_steps": step,
-        "num_params_M": counts["total"] / 1e6,
+        "num_params_M": model.num_params_by_group()["total"] / 1e6,
         "depth": cfg.model.depth,
+        "train_losses": [x.item() for x in losses],
     }
-    summary["train_losses"] = [x.item() for x in losses]
-    return summary
 
 
 def format_summary(summary: dict) -> str:
@@ -310,19 +316,6 @@ def summary_fields(summary: dict) -> dict:
         for k, v in summary.items()
         if k in SUMMARY_KEYS
     }
-
-
-def with_overrides(cfg: TrainConfig, **changes) -> TrainConfig:
-    """``dataclasses.replace`` that also reaches into the nested model/optim/data configs by field name."""
-    nested = {name: getattr(cfg, name) for name in ("model", "optim", "data")}
-    top = {}
-    for key, value in changes.items():
-        owner = next((n for n, sub in nested.items() if key in sub.__dataclass_fields__), None)
-        if owner is None:
-            top[key] = value
-        else:
-            nested[owner] = replace(nested[owner], **{key: value})
-    return replace(cfg, **nested, **top)
 
 
 # Help for the flags people reach for; every other config field still gets a flag named after it.

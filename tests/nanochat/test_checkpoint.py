@@ -9,8 +9,8 @@ import torch
 
 from nanochat import checkpoint as ckpt
 from nanochat import sample
-from nanochat.config import NanochatError, TrainConfig
-from nanochat.train import main, train, with_overrides
+from nanochat.config import NanochatError, TrainConfig, with_overrides
+from nanochat.train import main, train
 
 TINY_FLAGS = [
     "--depth",

@@ -20,10 +20,10 @@ import torch.multiprocessing as mp
 from torch.nn.parallel import DistributedDataParallel
 
 from nanochat import device as dev
-from nanochat.config import ModelConfig, OptimConfig, TrainConfig
+from nanochat.config import ModelConfig, OptimConfig, TrainConfig, with_overrides
 from nanochat.model import GPT
 from nanochat.optim import apply_schedule, build_optimizer
-from nanochat.train import train, train_step, with_overrides
+from nanochat.train import train, train_step
 
 WORLD = 2
 MODEL = ModelConfig(depth=2, aspect_ratio=64, head_dim=32, vocab_size=512, sequence_len=32)

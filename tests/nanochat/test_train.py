@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from nanochat import device as dev
-from nanochat.config import ModelConfig, OptimConfig, TrainConfig
+from nanochat.config import ModelConfig, OptimConfig, TrainConfig, with_overrides
 from nanochat.data import PackedLoader
 from nanochat.model import GPT
 from nanochat.optim import build_optimizer
@@ -21,7 +21,6 @@ from nanochat.train import (
     planned_steps,
     train,
     train_step,
-    with_overrides,
 )
 
 # A 2-layer, 128-wide model on 64-token rows; LRs referenced to this batch so no batch down-scaling.
