@@ -93,3 +93,10 @@ def test_data_api_paths_option_decides_which_modules_may_read_files() -> None:
     assert "NC401" not in codes(
         "nanochat/shards.py", source, {"NC401": {"data_api_paths": ["nanochat/shards.py"]}}
     )
+
+
+def test_strict_paths_option_limits_where_empty_overrides_are_placeholders() -> None:
+    source = "class Head(Base):\n    def reset(self):\n        pass\n"
+    assert "NC501" in codes("nanochat/model.py", source)
+    assert "NC501" not in codes("vendor/model.py", source)
+    assert "NC501" not in codes("nanochat/model.py", source, {"NC501": {"strict_paths": []}})
