@@ -128,3 +128,9 @@ def test_sample_cli_continues_a_prompt(run_with_checkpoints, prepared_env, capsy
     assert first.startswith("The list") and len(first.strip()) > len("The list")
     assert sample.main(argv) == 0
     assert capsys.readouterr().out == first  # same seed, same text
+
+
+def test_sample_cli_without_a_checkpoint_exits_2_with_one_line(tmp_path, capsys):
+    assert sample.main(["--checkpoint", str(tmp_path), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {tmp_path}: no checkpoint")

@@ -214,3 +214,12 @@ def test_value_embeddings_and_gqa_knobs_reach_the_model(prepared_env):
     no_ve = GPT.build(cfg.model, "cpu").num_params_by_group()
     assert no_ve["value_embeds"] == 0
     assert summary["num_params_M"] == pytest.approx(no_ve["total"] / 1e6)
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="needs a machine without CUDA to request a missing GPU"
+)
+def test_requesting_a_missing_gpu_is_a_one_line_error(prepared_env, capsys):
+    assert main([*TINY_FLAGS, "--device", "cuda", "--num-steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --device 'cuda' requested but CUDA is not available; use --device cpu\n"
