@@ -51,10 +51,21 @@ def rotary_table(seq_len: int, head_dim: int, base: float, device: torch.device)
 def apply_rotary(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """Rotate adjacent channel pairs (2j, 2j + 1) of x (B, T, H, D) by ``table`` (1, T, 1, D/2, 2).
 
-    One complex multiply instead of the split/cat form: on CPU that is ~7 fewer kernels per call.
+    Eager: one complex multiply (on CPU ~7 fewer kernels than the split/stack form). Under
+    torch.compile: the real form, because Inductor cannot generate code for complex ops.
     """
+    if torch.compiler.is_compiling():
+        return rotate_real(x, table)
     pairs = torch.view_as_complex(x.float().unflatten(-1, (-1, 2)))
     return torch.view_as_real(pairs * torch.view_as_complex(table)).flatten(-2).type_as(x)
+
+
+def rotate_real(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """The same rotation in real arithmetic: (a, b) -> (a cos - b sin, a sin + b cos)."""
+    pairs = x.float().unflatten(-1, (-1, 2))
+    a, b = pairs[..., 0], pairs[..., 1]
+    cos, sin = table[..., 0], table[..., 1]
+    return torch.stack((a * cos - b * sin, a * sin + b * cos), dim=-1).flatten(-2).type_as(x)
 
 
 @lru_cache(maxsize=32)

@@ -194,6 +194,14 @@ def test_rotary_attention_scores_depend_only_on_relative_position():
     assert not torch.allclose(rq[5] @ rk[2], rq[5] @ rk[4])
 
 
+def test_complex_and_real_rotary_forms_agree():
+    torch.manual_seed(0)
+    table = attention.rotary_table(16, 8, 10000.0, torch.device("cpu"))
+    x = torch.randn(2, 16, 3, 8)
+    # The real form is what torch.compile traces; fp32 rounding differs by an ulp or two.
+    torch.testing.assert_close(attention.apply_rotary(x, table), attention.rotate_real(x, table))
+
+
 def test_rope_base_changes_the_rotary_table():
     a = attention.rotary_table(8, 16, 10000.0, torch.device("cpu"))
     b = attention.rotary_table(8, 16, 500.0, torch.device("cpu"))
