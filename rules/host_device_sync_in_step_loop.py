@@ -2,7 +2,9 @@
 What it does
 Flags host-device synchronisations inside the training step loop that are not under a logging
 or evaluation guard: ``.item()``, ``.tolist()``, ``.numpy()``, ``.cpu()``, ``.to("cpu")``,
-``float()``/``int()``/``bool()`` of a tensor-like value, and ``print`` of a tensor-like value.
+``float()``/``int()``/``bool()`` of a tensor-like value, ``print`` of a tensor-like value, and
+an ``if``/``while``/``assert`` whose test checks a tensor (``if torch.isnan(loss):``,
+``assert loss.isfinite().all()``), which calls ``bool()`` on it.
 
 The step loop is a ``for``/``while`` loop whose target is named ``step``, ``it``, ``iteration``,
 ``global_step``, ``train_step`` or ``micro_step``, or whose header names a step count
@@ -51,6 +53,7 @@ from rules._step_loop import StepLoopScope
 from rules._syntax import (
     TEST_PATHS,
     call_name,
+    is_logging_guard,
     is_tensorish_name,
     method_name,
     names_in,
@@ -82,8 +85,31 @@ class HostDeviceSyncInStepLoop(StepLoopScope, Rule):
         "bool(",
         "print(",
         '"cpu"',
+        "isnan",
+        "isinf",
+        "isfinite",
     )
     exclude = TEST_PATHS
+
+    def visit_If(self, node: cst.If) -> None:
+        super().visit_If(node)
+        self._check_condition(node.test)
+
+    def visit_While(self, node: cst.While) -> None:
+        super().visit_While(node)
+        self._check_condition(node.test)
+
+    def visit_Assert(self, node: cst.Assert) -> None:
+        self._check_condition(node.test)
+
+    def _check_condition(self, test: cst.BaseExpression) -> None:
+        """``if torch.isnan(loss):`` / ``assert loss.isfinite().all()``: an implicit bool() sync."""
+        if not self.in_step_loop or self.is_guarded or is_logging_guard(test):
+            return
+        finder = _TensorCheckFinder()
+        test.visit(finder)
+        if finder.found is not None and not any(self._sync_op(c) for c in finder.calls):
+            self.report(test, op=snippet(test), function=self.function_name)
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self.in_step_loop or self.is_guarded:
@@ -108,6 +134,30 @@ class HostDeviceSyncInStepLoop(StepLoopScope, Rule):
         ):
             return snippet(node)
         return None
+
+
+_TENSOR_CHECKS = frozenset({"isnan", "isinf", "isfinite", "isneginf", "isposinf"})
+
+
+class _TensorCheckFinder(cst.CSTVisitor):
+    """Finds ``torch.isnan(x)`` / ``x.isnan()`` (and isinf/isfinite) on a tensor-like name."""
+
+    def __init__(self) -> None:
+        self.found: cst.Call | None = None
+        self.calls: list[cst.Call] = []  # every call in the test, to skip explicit syncs
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+        name = call_name(node) or ""
+        method = method_name(node)
+        if name.startswith("torch.") and name.rsplit(".", 1)[-1] in _TENSOR_CHECKS:
+            subject = node.args[0].value if node.args else None
+        elif method in _TENSOR_CHECKS and not name.startswith(("math.", "np.", "numpy.")):
+            subject = node.func.value
+        else:
+            return
+        if subject is not None and any(is_tensorish_name(n) for n in names_in(subject)):
+            self.found = self.found or node
 
 
 def _mentions_tensor(expr: cst.BaseExpression) -> bool:
