@@ -69,6 +69,9 @@ class OptimConfig:
     muon_momentum_warmup_steps: int = 300
     muon_momentum_warmdown_ratio: float = 0.0  # last fraction of training: momentum back to start
     muon_ns_steps: int = 5
+    muon_ns_dtype: str = (
+        "bfloat16"  # orthogonalization dtype: bfloat16 (2x faster on CPU too) or float32
+    )
     muon_beta2: float = 0.95  # NorMuon second-moment EMA
     lr_reference_dim: int = 768  # AdamW LRs scale by (model_dim / this) ** -0.5
     lr_reference_batch: int = 2**19  # LRs scale by sqrt(total_batch_tokens / this)

@@ -30,7 +30,8 @@ MODEL = ModelConfig(depth=2, aspect_ratio=64, head_dim=32, vocab_size=512, seque
 # adam_eps 1e-6 rather than 1e-10: Adam's first step is g / (|g| + eps), so with a tiny eps an
 # entry whose gradient is pure rounding noise (~1e-12) still moves by a full LR in a random
 # direction, and the DDP and single-process sums round differently.
-OPTIM = replace(OptimConfig(), adam_eps=1e-6, lr_reference_batch=256)
+# fp32 orthogonalization: bf16 rounding would hide whether the all-reduce itself is exact.
+OPTIM = replace(OptimConfig(), adam_eps=1e-6, lr_reference_batch=256, muon_ns_dtype="float32")
 GLOBAL_BATCH = 4
 STEPS = 2
 

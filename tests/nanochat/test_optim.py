@@ -116,6 +116,7 @@ def test_muon_step_size_follows_the_shape_aware_lr():
         "momentum": 0.0,
         "beta2": 0.0,
         "ns_steps": 5,
+        "ns_dtype": "bfloat16",
         "weight_decay": 0.0,
     }
     optimizer = MuonAdamW([group])
@@ -134,6 +135,7 @@ def test_cautious_weight_decay_only_touches_entries_moving_toward_zero():
         "momentum": 0.0,
         "beta2": 0.0,
         "ns_steps": 5,
+        "ns_dtype": "bfloat16",
         "weight_decay": 0.5,
     }
     optimizer = MuonAdamW([group])
