@@ -15,12 +15,11 @@ import hashlib
 import json
 import os
 import subprocess
+import tomllib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-
-import tomllib
 
 from harness import git
 from harness.errors import HarnessError
@@ -152,7 +151,7 @@ def approve(root: Path, reason: str, who: str | None = None) -> list[str]:
     changed = sorted(p for p in now.keys() | locked.keys() if now.get(p) != locked.get(p))
     if not changed:
         return []
-    when = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    when = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     entry = {
         "who": who or _default_who(root),
         "why": reason.strip(),

@@ -11,10 +11,9 @@ import json
 import os
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from harness.findings import Finding, GateResult
 from harness.gates import Gate, GateContext

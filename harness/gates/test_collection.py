@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import ast
 import shlex
+import tomllib
 from collections import Counter
 from dataclasses import dataclass
-
-import tomllib
 
 IGNORE_LISTS = {"collect_ignore", "collect_ignore_glob"}
 NARROWING_HOOKS = {"pytest_collection_modifyitems", "pytest_ignore_collect", "pytest_deselected"}
