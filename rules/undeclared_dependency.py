@@ -85,7 +85,7 @@ class UndeclaredDependency(Rule):
             return
         if top in self.option("extra_allowed"):
             return
-        project = _project_for(self.context.path)
+        project = _project_for(self.context.path, self.context.root)
         if project is None or top in project.first_party:
             return
         if _normalize(top) in project.declared:
@@ -119,14 +119,19 @@ class _Project:
         self.label = "pyproject.toml" if root.resolve() == Path.cwd().resolve() else str(pyproject)
 
 
-@cache
 def _load_project(pyproject: Path) -> _Project:
+    stat = pyproject.stat()  # part of the key: an edited pyproject.toml is read again
+    return _load_project_version(pyproject, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _load_project_version(pyproject: Path, mtime_ns: int, size: int) -> _Project:
     return _Project(pyproject)
 
 
-def _project_for(path: str) -> _Project | None:
-    """The nearest pyproject.toml above ``path`` (relative paths resolve from the cwd)."""
-    start = Path(path).parent
+def _project_for(path: str, root: str = "") -> _Project | None:
+    """The nearest pyproject.toml above ``path`` (relative paths resolve from ``root``, else the cwd)."""
+    start = (Path(root) / path).parent if root else Path(path).parent
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
         if candidate.is_file() and sys.version_info >= (3, 11):

@@ -52,6 +52,7 @@ def lint_text(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     known_codes: Collection[str] | None = None,
+    root: str = "",
 ) -> LintOutcome:
     """Like lint_source, and says whether the file had to be parsed."""
     options = options or {}
@@ -69,7 +70,9 @@ def lint_text(
         )
     except (RecursionError, MemoryError, ValueError) as err:
         return LintOutcome([_parse_error(path, 1, 1, f"{type(err).__name__}: {err}")], True)
-    visitors = [r(RuleContext(path, source, dict(options.get(r.code, {})))) for r in applicable]
+    visitors = [
+        r(RuleContext(path, source, dict(options.get(r.code, {})), root)) for r in applicable
+    ]
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     with ExitStack() as stack:
         for visitor in visitors:

@@ -79,6 +79,7 @@ class RuleContext:
     path: str  # repo-relative POSIX path, or the path a golden file pretends to live at
     source: str
     options: dict[str, Any] = field(default_factory=dict)
+    root: str = ""  # the repository root that ``path`` is relative to ("" = the working directory)
 
     @property
     def module(self) -> str:

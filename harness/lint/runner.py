@@ -68,9 +68,13 @@ class RuleSet:
         self._rules: tuple[type, ...] | None = None if rules is None else tuple(rules)
         self._is_validated = False
 
-    def key(self) -> str:
+    def key(self, root: Path) -> str:
+        """Hash of what else decides the findings: engine and rule sources, settings, version,
+        and the project's pyproject.toml (NC302 reads its dependency lists)."""
         lint_dir = Path(__file__).parent
         sources = {*lint_dir.glob("*.py"), lint_dir.parent / "findings.py"}
+        if (root / "pyproject.toml").is_file():
+            sources.add(root / "pyproject.toml")
         if self.is_catalogue:
             spec = importlib.util.find_spec("rules")
             for folder in (spec.submodule_search_locations or []) if spec else []:
@@ -140,7 +144,7 @@ def lint_paths(
     """Lint ``paths`` (repo-relative; None = every Python file) under ``root``."""
     ruleset = RuleSet(settings, rules)
     run = LintRun(paths=select_files(root, settings, paths))
-    cache = LintCache(root / settings.cache_dir, ruleset.key()) if use_cache else None
+    cache = LintCache(root / settings.cache_dir, ruleset.key(root)) if use_cache else None
     results: dict[str, list[Finding]] = {}
     pending: list[tuple[SourceFile, str, str]] = []  # (file, text, content hash)
     current: set[tuple[str, str]] = set()  # (path, content hash) of every readable file
@@ -198,7 +202,10 @@ def _lint_all(
     import harness.lint.engine  # noqa: F401  (imported before any fork: children import nothing)
 
     _WORKER_STATE.update(
-        rules=ruleset.enabled(), options=ruleset.options(), known=ruleset.known_codes()
+        rules=ruleset.enabled(),
+        options=ruleset.options(),
+        known=ruleset.known_codes(),
+        root=str(settings.root),
     )
     workers = min(os.cpu_count() or 1, 8, len(items) // settings.pool_threshold + 1)
     if workers < 2:
@@ -219,7 +226,9 @@ def _lint_one(item: tuple[str, str]) -> tuple[list[Finding], bool]:
 
     path, text = item
     state = _WORKER_STATE
-    outcome = lint_text(path, text, state["rules"], state["options"], known_codes=state["known"])
+    outcome = lint_text(
+        path, text, state["rules"], state["options"], known_codes=state["known"], root=state["root"]
+    )
     return outcome.findings, outcome.parsed
 
 
@@ -250,7 +259,7 @@ def _fix_all(
         source, text = decoded[path]
 
         def lint(src: str, path: str = path) -> list[Finding]:
-            found = lint_text(path, src, rules, options, known_codes=known).findings
+            found = lint_text(path, src, rules, options, known_codes=known, root=str(root)).findings
             return _configure(found, path, settings)
 
         outcome = fix_loop(text, lint, unsafe=unsafe, max_rounds=settings.fix_rounds)

@@ -45,6 +45,20 @@ def test_changing_the_config_starts_a_fresh_cache(tmp_path: Path):
     assert len(list((tmp_path / ".harness_cache" / "lint").iterdir())) == 1
 
 
+def test_declaring_a_dependency_in_pyproject_relints_its_imports(tmp_path: Path):
+    from rules.undeclared_dependency import UndeclaredDependency
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "p"\ndependencies = []\n', encoding="utf-8")
+    (tmp_path / "m.py").write_text("import yaml\n", encoding="utf-8")
+    settings = parse_settings({}, tmp_path)
+    before = lint_paths(tmp_path, settings, rules=[UndeclaredDependency])
+    pyproject.write_text('[project]\nname = "p"\ndependencies = ["pyyaml"]\n', encoding="utf-8")
+    after = lint_paths(tmp_path, settings, rules=[UndeclaredDependency])
+    assert [f.rule for f in before.findings] == ["NC302"]
+    assert (after.cached, after.findings) == (0, [])
+
+
 def test_corrupted_cache_entries_are_discarded_and_rebuilt(tmp_path: Path):
     setup_files(tmp_path)
     settings = parse_settings({}, tmp_path)
