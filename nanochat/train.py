@@ -367,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
             default = getattr(section, f.name)
             flags = [f"--{f.name.replace('_', '-')}", *ALIASES.get(f.name, [])]
             help_text = HELP.get(f.name, f"{type(section).__name__}.{f.name} (default %(default)s)")
+            # Flags default to None so only given ones override the config; show the config's value.
+            help_text = help_text.replace("%(default)s", str(default).replace("%", "%%"))
             if isinstance(default, bool):
                 group.add_argument(
                     *flags,
