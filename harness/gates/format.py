@@ -18,8 +18,8 @@ from harness.gates.tool_run import (
     OPTION_DOC,
     option_findings,
     problem_finding,
-    python_files,
     ruff_command,
+    ruff_targets,
     run_tool,
     with_fingerprints,
 )
@@ -99,8 +99,7 @@ def run(ctx: GateContext) -> GateResult:
     bad_options = option_findings(ctx.root, "format", ctx.options, OPTIONS)
     if bad_options:
         return GateResult("format", ok=False, findings=bad_options)
-    # --changed/--fast with no changed Python file means nothing to check, not the whole repo.
-    targets = python_files(ctx.root, ctx.paths) if ctx.paths or ctx.changed_only else ["."]
+    targets = ruff_targets(ctx)
     if not targets:
         return GateResult("format", ok=True, metrics={"files_unformatted": 0})
     base = [*ruff_command(), "format", "--force-exclude"]

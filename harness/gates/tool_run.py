@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.findings import Finding, fingerprint
+from harness.gates import GateContext
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,15 @@ def problem_finding(code: str, path: str, message: str, fix_title: str, why: str
 def python_files(root: Path, paths: Sequence[str]) -> list[str]:
     """The ``.py``/``.pyi`` files among repo-relative ``paths`` that still exist under ``root``."""
     return [p for p in paths if p.endswith((".py", ".pyi")) and (root / p).is_file()]
+
+
+def ruff_targets(ctx: GateContext) -> list[str]:
+    """What a ruff run checks: the given or changed Python files, else the whole repo (``.``).
+
+    --changed/--fast with no changed Python file gives an empty list: nothing to check, not the
+    whole repository.
+    """
+    return python_files(ctx.root, ctx.paths) if ctx.paths or ctx.changed_only else ["."]
 
 
 def with_fingerprints(root: Path, findings: list[Finding]) -> list[Finding]:
