@@ -92,11 +92,6 @@ def file_at(root: Path, ref: str, path: str) -> str | None:
     return result.stdout
 
 
-def merge_base(root: Path, ref: str, other: str = "HEAD") -> str | None:
-    result = _git(root, "merge-base", ref, other, check=False)
-    return result.stdout.strip() or None
-
-
 def deleted_files(root: Path, base: str) -> list[str]:
     """Files present at ``base`` and gone from the working tree (renames count as deletions)."""
     if not ref_exists(root, base):

@@ -76,11 +76,3 @@ GATE_TIERS: dict[str, Tier] = {
 def load_gate(gate_id: str) -> Gate:
     """Import only the module of ``gate_id`` (hyphens in ids are underscores in module names)."""
     return importlib.import_module(f"{__name__}.{gate_id.replace('-', '_')}").GATE
-
-
-def all_gates() -> list[Gate]:
-    return [load_gate(gate_id) for gate_id in GATE_IDS]
-
-
-def gate_by_id(gate_id: str) -> Gate | None:
-    return load_gate(gate_id) if gate_id in GATE_IDS else None
