@@ -2,7 +2,10 @@
 
 Gates are chosen by ``--gate ID`` (any gate), ``--fast`` (tier "fast") or by default every
 enabled gate of tier fast or full. ``--fast``, ``--changed`` and ``--base`` narrow the files to
-those changed against a ref (HEAD for --fast) plus untracked ones. Never prints or exits.
+those changed against a ref (HEAD for --fast) plus untracked ones. With ``--base`` the policy
+(settings, seals, contracts) and the checker come from the base unless a maintainer approved
+the change's own (``harness.policy``); when the running code is not that checker, the trusted
+one re-runs the check (``harness.judge``). Never prints or exits.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.config import Settings, load_settings
+from harness.config import Settings
 from harness.errors import HarnessError
 from harness.findings import SEVERITY_RANK, CheckReport, GateResult
 from harness.gates import GATE_IDS, GATE_TIERS, Gate, GateContext, load_gate
@@ -33,6 +36,22 @@ class CheckRequest:
     fix: bool = False
     unsafe_fixes: bool = False
     severity: str | None = None
+    maintainer_approval: str = ""  # set by the hosted workflow from a maintainer-only signal
+
+    def check_args(self, paths: Sequence[str]) -> list[str]:
+        """``harness check`` arguments that ask for this request over repo-relative ``paths``."""
+        args = [*(f"--gate={g}" for g in self.gates)]
+        args += ["--fast"] * self.fast + ["--changed"] * self.changed
+        args += ["--fix"] * (self.fix and not self.unsafe_fixes) + [
+            "--unsafe-fixes"
+        ] * self.unsafe_fixes
+        if self.base is not None:
+            args.append(f"--base={self.base}")
+        if self.severity is not None:
+            args.append(f"--severity={self.severity}")
+        if self.maintainer_approval:
+            args.append(f"--maintainer-approval={self.maintainer_approval}")
+        return [*args, "--", *paths]
 
 
 def find_root(start: Path) -> Path:
@@ -93,7 +112,19 @@ def changed_paths(root: Path, request: CheckRequest) -> tuple[str, ...] | None:
 
 def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> CheckReport:
     """Run the requested gates over ``root`` and collect their results."""
-    settings = load_settings(root)
+    from harness import judge
+    from harness.policy import load_policy
+
+    policy = load_policy(root, request.base, request.maintainer_approval)
+    explicit = repo_relative(root, request.paths, cwd or Path.cwd())
+    if request.base is not None and not judge.trusted_checker_is_running(root, policy.checker_ref):
+        where = f"base {request.base}" if policy.checker_ref else "the approved working tree"
+        label = f"checker of {where}, run apart because the running harness differs from it"
+        report, _ = judge.run_trusted_checker(
+            root, policy.checker_ref, request.check_args(explicit), label
+        )
+        return report
+    settings = policy.settings
     if request.severity is not None:
         if request.severity not in SEVERITY_RANK:
             raise HarnessError(
@@ -101,7 +132,6 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
             )
         settings = replace(settings, fail_severity=request.severity)
     gates = select_gates(settings, request)
-    explicit = repo_relative(root, request.paths, cwd or Path.cwd())
     is_diff = request.changed or request.base is not None
     # --fast with file names (pre-commit passes the staged files) checks exactly those files.
     changed = (
@@ -124,11 +154,17 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
             unsafe_fixes=request.unsafe_fixes,
             settings=settings,
             options=dict(settings.gate_options.get(gate.id, {})),
+            policy=policy,
         )
         for gate in gates
     ]
+    checker = os.environ.get(judge.JUDGE_ENV) or (
+        "the running harness" if request.base is None else "the running harness (the trusted code)"
+    )
     return CheckReport(
-        gates=run_gates(gates, contexts, request.fix), fail_severity=settings.fail_severity
+        gates=run_gates(gates, contexts, request.fix),
+        fail_severity=settings.fail_severity,
+        judged_by={"policy": policy.source, "checker": checker},
     )
 
 

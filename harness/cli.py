@@ -75,6 +75,13 @@ def main() -> None:
     "--severity", type=click.Choice(SEVERITIES), help="Fail on findings at or above this level."
 )
 @click.option(
+    "--maintainer-approval",
+    metavar="TEXT",
+    default="",
+    help="With --base: a maintainer approved this change's own policy (who and how). Set only "
+    "by the hosted workflow from a maintainer-only signal; see architecture/trust.md.",
+)
+@click.option(
     "--root",
     type=click.Path(file_okay=False, exists=True),
     help="Repository root (default: found from cwd).",
@@ -91,6 +98,7 @@ def check(
     fix: bool,
     unsafe_fixes: bool,
     severity: str | None,
+    maintainer_approval: str,
     root: str | None,
 ) -> None:
     """Run the gates and report their findings."""
@@ -106,6 +114,7 @@ def check(
         fix=fix or unsafe_fixes,
         unsafe_fixes=unsafe_fixes,
         severity=severity,
+        maintainer_approval=maintainer_approval,
     )
     repo = _root(root)
     try:
@@ -234,18 +243,26 @@ def protect() -> None:
     "--reason", required=True, help="Why the sealed files changed (recorded in the manifest)."
 )
 @click.option("--who", help="Who approves (default: git user.name).")
-def approve(reason: str, who: str | None) -> None:
-    """Re-approve the sealed-file manifest after an intended change."""
+@click.option(
+    "--acknowledge",
+    "acknowledged",
+    multiple=True,
+    metavar="PATH",
+    help="Also accept this test file's deliberate weakening (test-integrity findings).",
+)
+def approve(reason: str, who: str | None, acknowledged: tuple[str, ...]) -> None:
+    """Re-seal the manifest after an intended change; counts with --base only when a maintainer
+    commits the lock with their signature (architecture/trust.md)."""
     from harness.errors import HarnessError
     from harness.protect import approve as approve_manifest
 
     try:
-        changed = approve_manifest(_root(None), reason, who)
+        changed = approve_manifest(_root(None), reason, who, acknowledged)
     except (HarnessError, OSError, ValueError) as err:
         _fail(str(err))
     for path in changed:
         click.echo(f"approved {path}")
-    click.echo(f"manifest approved ({len(changed)} changed files)")
+    click.echo(f"manifest approved ({len(changed)} changed paths)")
 
 
 if __name__ == "__main__":

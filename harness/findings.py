@@ -99,11 +99,25 @@ class GateResult:
             "metrics": dict(sorted(self.metrics.items())),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateResult:
+        """The inverse of to_dict (a report handed back by another harness process)."""
+        return cls(
+            id=data["id"],
+            ok=bool(data["ok"]),
+            duration_s=float(data.get("duration_s", 0.0)),
+            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+            metrics=dict(data.get("metrics", {})),
+            skipped=str(data.get("skipped", "")),
+        )
+
 
 @dataclass
 class CheckReport:
     gates: list[GateResult]
     fail_severity: Severity = "error"
+    # Who judged: the policy's source and the checker's ("working tree", "base main (1a2b3c)").
+    judged_by: dict[str, str] = field(default_factory=dict)
 
     @property
     def findings(self) -> list[Finding]:
@@ -134,4 +148,15 @@ class CheckReport:
             "ok": self.ok,
             "gates": [g.to_dict() for g in self.gates],
             "summary": self.summary(),
+            "judged_by": dict(sorted(self.judged_by.items())),
+            "fail_severity": self.fail_severity,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckReport:
+        """The inverse of to_dict."""
+        return cls(
+            gates=[GateResult.from_dict(g) for g in data["gates"]],
+            fail_severity=data.get("fail_severity", "error"),
+            judged_by=dict(data.get("judged_by", {})),
+        )

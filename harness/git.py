@@ -108,3 +108,78 @@ def deleted_files(root: Path, base: str) -> list[str]:
         "--",
     )
     return sorted(_lines(diff.stdout))
+
+
+def resolve(root: Path, ref: str) -> str:
+    """The commit id ``ref`` names."""
+    result = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    if result.returncode != 0:
+        raise HarnessError(f"git ref {ref!r} not found; pass an existing branch, tag or commit")
+    return result.stdout.strip()
+
+
+def files_at(root: Path, ref: str, paths: list[str]) -> dict[str, str | None]:
+    """Text of each of ``paths`` at ``ref`` in one ``git cat-file --batch`` (None: absent)."""
+    if not paths:
+        return {}
+    request = "".join(f"{ref}:./{p}\n" for p in paths).encode()
+    try:
+        done = subprocess.run(
+            ["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True
+        )
+    except FileNotFoundError as err:
+        raise HarnessError("git is not installed; install git or pass explicit paths") from err
+    if done.returncode != 0:
+        raise HarnessError(f"git cat-file in {root}: {done.stderr.decode(errors='replace')}")
+    out, found, at = done.stdout, {}, 0
+    for path in paths:
+        end = out.index(b"\n", at)
+        header = out[at:end].decode(errors="replace").split()
+        at = end + 1
+        if len(header) < 3 or header[-1] == "missing" or header[1] != "blob":
+            found[path] = None
+            continue
+        size = int(header[2])
+        found[path] = out[at : at + size].decode("utf-8", errors="replace")
+        at += size + 1  # the blob and its trailing newline
+    return found
+
+
+def tree_blobs(root: Path, ref: str, folder: str) -> dict[str, str]:
+    """``{path under folder: blob id}`` for every file of ``folder`` at ``ref`` (empty if absent)."""
+    result = _git(root, "ls-tree", "-r", "-z", f"{ref}:./{folder}", check=False)
+    if result.returncode != 0:
+        return {}
+    blobs = {}
+    for entry in _lines(result.stdout):
+        meta, path = entry.split("\t", 1)
+        mode, kind, blob = meta.split()
+        if kind == "blob":
+            blobs[path] = blob
+    return blobs
+
+
+def commits_touching(root: Path, base: str, path: str) -> list[str]:
+    """Commits in ``base..HEAD`` that changed ``path``, newest first (merges included)."""
+    result = _git(root, "rev-list", "--full-history", f"{base}..HEAD", "--", path, check=False)
+    return result.stdout.split() if result.returncode == 0 else []
+
+
+def export_tree(root: Path, ref: str, folders: list[str], dest: Path) -> None:
+    """Write ``folders`` as they are at ``ref`` under ``dest`` (``git archive`` piped to tar)."""
+    import io
+    import tarfile
+
+    try:
+        done = subprocess.run(
+            ["git", "archive", "--format=tar", ref, "--", *[f"./{f}" for f in folders]],
+            cwd=root,
+            capture_output=True,
+        )
+    except FileNotFoundError as err:
+        raise HarnessError("git is not installed; install git to run the base's checker") from err
+    if done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip().splitlines() or ["failed"]
+        raise HarnessError(f"git archive {ref} in {root}: {detail[-1]}")
+    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+        archive.extractall(dest, filter="data")

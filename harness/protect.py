@@ -1,10 +1,13 @@
 """The protected-file manifest: which files are sealed, their approved hashes, who approved them.
 
 ``architecture/protected.toml`` lists sealed globs (the evaluation, data preparation, benchmark
-code, rules, golden files and the manifest itself). ``architecture/protected.lock.json`` holds
-the sha256 of every sealed file plus an append-only log of approvals (who, why, when, which
-files). The protected gate compares the working tree with the lock; only ``approve`` (run by a
-human as ``harness protect approve --reason TEXT``) rewrites the hashes.
+code, the checker itself, rules, golden files, the contracts and the manifest) and sealed TOML
+tables (``pyproject.toml#tool.harness``: the gates' own settings). ``architecture/
+protected.lock.json`` holds the sha256 of every sealed file and table, the sha256 of test files
+whose deliberate weakening a maintainer acknowledged, and an append-only log of approvals (who,
+why, when, which files). The protected gate compares the working tree with a trusted lock; only
+``approve`` (``harness protect approve --reason TEXT``) rewrites it. Which lock is trusted, and
+so whether an approval counts, is decided by ``harness.policy``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import os
 import subprocess
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +31,7 @@ from harness.errors import HarnessError
 MANIFEST = "architecture/protected.toml"
 LOCK = "architecture/protected.lock.json"
 LOCK_SCHEMA = 1
+TABLE_MARK = "#"  # "pyproject.toml#tool.harness": a sealed table of a TOML file
 _SKIP_DIRS = {".git", "__pycache__", ".venv", ".cache", ".pytest_cache", ".hypothesis"}
 
 
@@ -39,28 +44,66 @@ class ManifestError(HarnessError):
 
 
 @dataclass(frozen=True)
-class Drift:
-    """A sealed file that no longer matches the lock."""
+class Manifest:
+    """The sealed globs and sealed tables (``FILE#dotted.table``) of ``architecture/protected.toml``."""
 
-    path: str
+    globs: tuple[str, ...]
+    tables: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A sealed file or table that no longer matches the lock."""
+
+    path: str  # a repo-relative file, or FILE#table for a sealed table
     kind: Literal["changed", "added", "removed"]
+
+    @property
+    def file(self) -> str:
+        return self.path.split(TABLE_MARK, 1)[0]
+
+    @property
+    def table(self) -> str:
+        return self.path.split(TABLE_MARK, 1)[1] if TABLE_MARK in self.path else ""
+
+
+def parse_manifest(text: str | None, source: str = MANIFEST) -> Manifest:
+    """The manifest in ``text`` (None: the file is missing)."""
+    if text is None:
+        raise ManifestError(source, "missing; create it with a `sealed = [...]` list of globs")
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ManifestError(source, f"cannot read it ({err}); fix the TOML") from err
+    globs = table.get("sealed")
+    if not isinstance(globs, list) or not globs or not all(isinstance(g, str) and g for g in globs):
+        raise ManifestError(source, "`sealed` must be a non-empty list of glob strings")
+    tables = table.get("sealed-tables", [])
+    is_table = lambda t: isinstance(t, str) and TABLE_MARK in t and all(t.split(TABLE_MARK))  # noqa: E731
+    if not isinstance(tables, list) or not all(is_table(t) for t in tables):
+        raise ManifestError(
+            source,
+            '`sealed-tables` must list "FILE#dotted.table" strings, e.g. "pyproject.toml#tool.harness"',
+        )
+    return Manifest(tuple(globs), tuple(tables))
+
+
+def _read_text(path: Path, source: str) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ManifestError(source, f"cannot read it ({err}); restore it from git") from err
+
+
+def load_manifest(root: Path) -> Manifest:
+    return parse_manifest(_read_text(root / MANIFEST, MANIFEST))
 
 
 def load_globs(root: Path) -> list[str]:
     """The sealed globs from ``architecture/protected.toml`` (key ``sealed``, a list of strings)."""
-    path = root / MANIFEST
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise ManifestError(
-            MANIFEST, "missing; create it with a `sealed = [...]` list of globs"
-        ) from err
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise ManifestError(MANIFEST, f"cannot read it ({err}); fix the TOML") from err
-    globs = table.get("sealed")
-    if not isinstance(globs, list) or not globs or not all(isinstance(g, str) and g for g in globs):
-        raise ManifestError(MANIFEST, "`sealed` must be a non-empty list of glob strings")
-    return globs
+    return list(load_manifest(root).globs)
 
 
 def _candidate_files(root: Path) -> list[str]:
@@ -78,7 +121,7 @@ def _candidate_files(root: Path) -> list[str]:
     return sorted(found)
 
 
-def is_sealed(path: str, globs: list[str]) -> bool:
+def is_sealed(path: str, globs: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(path, g) for g in globs)
 
 
@@ -86,39 +129,76 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def current_hashes(root: Path, globs: list[str] | None = None) -> dict[str, str]:
-    """sha256 of every sealed file in the working tree, keyed by repo-relative POSIX path."""
-    globs = load_globs(root) if globs is None else globs
-    return {p: sha256_of(root / p) for p in _candidate_files(root) if is_sealed(p, globs)}
-
-
-def read_lock(root: Path) -> dict[str, Any]:
-    """The lock as ``{"schema", "files": {path: sha256}, "approvals": [...]}``."""
-    path = root / LOCK
+def toml_table(text: str | None, dotted: str) -> Any:
+    """The value at ``dotted`` (``tool.harness``) in TOML ``text``; None when absent or unparsable."""
+    if text is None:
+        return None
     try:
-        lock = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
+        value: Any = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def table_hash(text: str | None, dotted: str) -> str | None:
+    """sha256 of the canonical JSON of one TOML table (comments and layout do not count)."""
+    value = toml_table(text, dotted)
+    if value is None:
+        return None
+    canonical = json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def current_hashes(root: Path, manifest: Manifest | None = None) -> dict[str, str]:
+    """sha256 of every sealed file and table in the working tree, keyed by path (FILE#table)."""
+    manifest = load_manifest(root) if manifest is None else manifest
+    found = {p: sha256_of(root / p) for p in _candidate_files(root) if is_sealed(p, manifest.globs)}
+    for entry in manifest.tables:
+        file, dotted = entry.split(TABLE_MARK, 1)
+        digest = table_hash(_read_text(root / file, file), dotted)
+        if digest is not None:
+            found[entry] = digest
+    return found
+
+
+def parse_lock(text: str | None, source: str = LOCK) -> dict[str, Any]:
+    """A lock as ``{"schema", "files": {path: sha256}, "acknowledged": {...}, "approvals": [...]}``."""
+    if text is None:
         raise ManifestError(
-            LOCK, "missing; ask a human to run `harness protect approve --reason ...`"
-        ) from err
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ManifestError(LOCK, f"not valid JSON ({err}); restore it from git") from err
+            source, "missing; ask a maintainer to run `harness protect approve --reason ...`"
+        )
+    try:
+        lock = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ManifestError(source, f"not valid JSON ({err}); restore it from git") from err
     is_valid = (
         isinstance(lock, dict)
         and isinstance(lock.get("files"), dict)
         and isinstance(lock.get("approvals"), list)
+        and isinstance(lock.get("acknowledged", {}), dict)
     )
     if not is_valid:
         raise ManifestError(
-            LOCK, "needs a `files` object and an `approvals` list; restore it from git"
+            source, "needs a `files` object and an `approvals` list; restore it from git"
         )
+    lock.setdefault("acknowledged", {})
     return lock
 
 
-def drift(root: Path) -> list[Drift]:
-    """Sealed files whose content, presence or absence differs from the lock."""
-    locked: dict[str, str] = read_lock(root)["files"]
-    now = current_hashes(root)
+def read_lock(root: Path) -> dict[str, Any]:
+    return parse_lock(_read_text(root / LOCK, LOCK))
+
+
+def drift(
+    root: Path, manifest: Manifest | None = None, lock: Mapping[str, Any] | None = None
+) -> list[Drift]:
+    """Sealed files and tables whose content, presence or absence differs from ``lock``."""
+    locked: Mapping[str, str] = (read_lock(root) if lock is None else lock)["files"]
+    now = current_hashes(root, manifest)
     found = [Drift(p, "changed") for p in sorted(now.keys() & locked.keys()) if now[p] != locked[p]]
     found += [Drift(p, "added") for p in sorted(now.keys() - locked.keys())]
     found += [Drift(p, "removed") for p in sorted(locked.keys() - now.keys())]
@@ -135,20 +215,31 @@ def _default_who(root: Path) -> str:
     return name or getpass.getuser()
 
 
-def approve(root: Path, reason: str, who: str | None = None) -> list[str]:
-    """Re-seal the working tree: rewrite the hashes, log who/why/when; return the changed paths."""
+def approve(
+    root: Path, reason: str, who: str | None = None, acknowledge: Iterable[str] = ()
+) -> list[str]:
+    """Re-seal the working tree: rewrite the hashes, record acknowledged test files, log
+    who/why/when; return the approved paths (empty when nothing changed)."""
     if not reason.strip():
         raise ManifestError(LOCK, "approving sealed files needs a reason: pass --reason TEXT")
-    globs = load_globs(root)
+    manifest = load_manifest(root)
     try:
         lock = read_lock(root)
     except ManifestError:
         if (root / LOCK).exists():
             raise
-        lock = {"schema": LOCK_SCHEMA, "files": {}, "approvals": []}
-    now = current_hashes(root, globs)
+        lock = {"schema": LOCK_SCHEMA, "files": {}, "acknowledged": {}, "approvals": []}
+    now = current_hashes(root, manifest)
     locked = lock["files"]
     changed = sorted(p for p in now.keys() | locked.keys() if now.get(p) != locked.get(p))
+    acknowledged = {p: h for p, h in lock["acknowledged"].items() if (root / p).is_file()}
+    for path in acknowledge:
+        if not (root / path).is_file():
+            raise ManifestError(path, "no such file to acknowledge; pass a test file's repo path")
+        digest = sha256_of(root / path)
+        if acknowledged.get(path) != digest:
+            acknowledged[path] = digest
+            changed.append(path)
     if not changed:
         return []
     when = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -161,18 +252,14 @@ def approve(root: Path, reason: str, who: str | None = None) -> list[str]:
     updated = {
         "schema": LOCK_SCHEMA,
         "files": dict(sorted(now.items())),
+        "acknowledged": dict(sorted(acknowledged.items())),
         "approvals": [*lock["approvals"], entry],
     }
     (root / LOCK).write_text(json.dumps(updated, indent=2) + "\n", encoding="utf-8")
     return changed
 
 
-def approvals_since(root: Path, base: str) -> list[dict[str, Any]]:
-    """Approvals in the working tree's lock that the lock at git ref ``base`` does not have."""
-    current = read_lock(root)["approvals"]
-    text = git.file_at(root, base, LOCK)
-    try:
-        before = json.loads(text)["approvals"] if text else []
-    except (json.JSONDecodeError, KeyError, TypeError):
-        before = []
-    return [a for a in current if a not in before]
+def new_approvals(lock: Mapping[str, Any], base_lock: Mapping[str, Any] | None) -> list[dict]:
+    """Entries of ``lock``'s approvals log that ``base_lock``'s log does not have."""
+    before = base_lock["approvals"] if base_lock is not None else []
+    return [a for a in lock["approvals"] if a not in before]

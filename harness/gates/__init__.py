@@ -44,6 +44,7 @@ class GateContext:
     options: dict[str, Any] = field(
         default_factory=dict
     )  # this gate's [tool.harness.gates.ID] table
+    policy: Any = None  # harness.policy.Policy: what judges (None: the working tree's)
 
 
 @dataclass(frozen=True)

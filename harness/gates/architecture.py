@@ -8,27 +8,26 @@ the message and the fix text kept beside the contract in ``architecture/remediat
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from harness import git
 from harness.findings import Finding, GateResult
 from harness.gates import Gate, GateContext
 from harness.gates.tool_run import (
     OPTION_CODE,
     OPTION_DOC,
+    checker_command,
     option_findings,
     problem_finding,
-    python_tool,
     run_tool,
     with_fingerprints,
 )
+from harness.policy import CONTRACTS, REMEDIATION, Policy, load_policy
 
-CONTRACTS = "architecture/contracts.toml"
-REMEDIATION = "architecture/remediation.toml"
 DEFAULT_FIX = (
     "Remove the import, or move the code into a module the contract allows (architecture/README.md)"
 )
@@ -52,13 +51,13 @@ def render_chain(chain: list[dict[str, Any]]) -> str:
     return " -> ".join(parts)
 
 
-def load_remediation(root: Path) -> tuple[dict[str, dict[str, str]], str]:
+def load_remediation(text: str | None) -> tuple[dict[str, dict[str, str]], str]:
     """Remediation tables keyed by contract id, and an error text when the file is unreadable."""
-    try:
-        table = tomllib.loads((root / REMEDIATION).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if text is None:
         return {}, ""
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
         return {}, f"{REMEDIATION}: cannot read it ({err})"
     return {k: v for k, v in table.items() if isinstance(v, dict)}, ""
 
@@ -109,14 +108,14 @@ def contract_findings(
     return findings
 
 
-def _check(root: Path, config: str) -> dict[str, Any]:
+def _check(root: Path, contracts: str) -> dict[str, Any]:
+    """Check the contracts in the TOML text ``contracts`` against the tree at ``root``."""
     with tempfile.TemporaryDirectory(prefix="harness-arch-") as scratch:
         output = Path(scratch) / "contracts.json"
-        env = {
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
-        }
+        config = Path(scratch) / "contracts.toml"
+        config.write_text(contracts, encoding="utf-8")
         ran = run_tool(
-            [*python_tool("harness.gates.import_contracts"), config, str(output)], root, env=env
+            [*checker_command("harness.gates.import_contracts"), str(config), str(output)], root
         )
         if ran.problem or not output.exists():
             return {
@@ -133,13 +132,27 @@ def _check(root: Path, config: str) -> dict[str, Any]:
 OPTIONS: dict[str, type | tuple[type, ...]] = {"config": str}
 
 
+def _policy_text(root: Path, policy: Policy, path: str) -> str | None:
+    """The contracts file as the judge reads it: the base's unless the change's policy counts."""
+    if path == CONTRACTS:
+        return policy.read(CONTRACTS)
+    if policy.is_from_base:
+        return git.file_at(root, policy.base_commit, path)
+    try:
+        return (root / path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def run(ctx: GateContext) -> GateResult:
     start = time.perf_counter()
     bad_options = option_findings(ctx.root, "architecture", ctx.options, OPTIONS)
     if bad_options:
         return GateResult("architecture", ok=False, findings=bad_options)
     config = str(ctx.options.get("config", CONTRACTS))
-    if not (ctx.root / config).is_file():
+    policy = ctx.policy if ctx.policy is not None else load_policy(ctx.root, ctx.base)
+    contracts = _policy_text(ctx.root, policy, config)
+    if contracts is None:
         finding = problem_finding(
             "ARCH002",
             config,
@@ -149,8 +162,8 @@ def run(ctx: GateContext) -> GateResult:
         return GateResult(
             "architecture", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
         )
-    result = _check(ctx.root, config)
-    remediation, remediation_error = load_remediation(ctx.root)
+    result = _check(ctx.root, contracts)
+    remediation, remediation_error = load_remediation(policy.read(REMEDIATION))
     findings: list[Finding] = []
     if result.get("error") or remediation_error:
         findings.append(

@@ -1,8 +1,9 @@
 """Check import-linter contracts and write the result as plain JSON (run in a child process).
 
-The architecture gate runs ``python -m harness.gates.import_contracts CONFIG OUTPUT`` with the
-repository as working directory and first on ``sys.path``, so the import graph is built from
-the files under review, never from modules this process already imported. The output is::
+The architecture gate runs this module's ``main([CONFIG, OUTPUT])`` from the judging checker's
+own files (``tool_run.checker_command``) with the repository as working directory; ``main``
+then drops the checker's ``harness`` modules and puts the repository first on ``sys.path``, so
+the import graph is built from the files under review, never from the checker's copy. The output is::
 
     {"contracts": [{"id", "name", "type", "kept", "chains": [[{"importer", "imported",
       "line_numbers"}, ...], ...]}], "absent": [{"id", "module"}], "error": str,
@@ -143,6 +144,8 @@ def check_contracts(root: Path, config: Path) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     config, output = Path(argv[0]), Path(argv[1])
     root = Path.cwd()
+    for name in [m for m in sys.modules if m == "harness" or m.startswith("harness.")]:
+        del sys.modules[name]  # grimp finds packages through sys.modules first
     sys.path.insert(0, str(root))
     try:
         result = check_contracts(root, config)

@@ -1,8 +1,11 @@
-"""The protected gate: sealed files (evaluation, data preparation, benchmarks, rules, golden)
-must match the hashes a human approved in ``architecture/protected.lock.json``.
+"""The protected gate: sealed files and tables must match the hashes a maintainer approved.
 
-An agent that edits the metric, the data or the checks has changed what "better" means; the gate
-makes that visible and blocks it until a human re-approves with ``harness protect approve``.
+Sealed are the evaluation, data preparation, benchmarks, the checker (``harness/``, ``rules/``,
+``golden/``), the contracts, the allowed signers, the manifest and ``[tool.harness]``. An agent
+that edits the metric, the data or the checks has changed what "better" means; the gate makes
+that visible and blocks it until a maintainer approves. With ``--base`` the lock it compares
+against is the base's unless the change's own lock was approved outside the change
+(``harness.policy``); an approval the change wrote itself is PROT004.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import time
 from pathlib import Path
 
 from harness import protect
-from harness.errors import HarnessError
 from harness.findings import Finding, GateResult
 from harness.gates import Gate, GateContext
 from harness.gates.tool_run import (
@@ -22,8 +24,12 @@ from harness.gates.tool_run import (
     problem_finding,
     with_fingerprints,
 )
+from harness.policy import Policy, load_policy
 
-FIX_TITLE = "Revert the change, or ask a human to run `harness protect approve --reason ...`"
+FIX_TITLE = (
+    "Revert the change, or have a maintainer approve it: `harness protect approve --reason ...` "
+    "committed with their signature (architecture/trust.md)"
+)
 WHY = "Sealed files define the metric and the checks; an unapproved edit could game them."
 _VERB = {
     "changed": "was modified",
@@ -40,43 +46,30 @@ def run(ctx: GateContext) -> GateResult:
     bad_options = option_findings(ctx.root, "protected", ctx.options, OPTIONS)
     if bad_options:
         return GateResult("protected", ok=False, findings=bad_options)
+    policy: Policy = ctx.policy if ctx.policy is not None else load_policy(ctx.root, ctx.base)
     try:
-        drifted = protect.drift(ctx.root)
+        drifted = protect.drift(ctx.root, policy.manifest(), policy.lock())
     except (protect.ManifestError, OSError) as err:
         finding = problem_finding(
             "PROT002",
-            getattr(err, "path", None) or protect.LOCK,
+            (getattr(err, "path", None) or protect.LOCK).split(" at ")[0],
             str(err),
-            "Restore the manifest and lock from git, or ask a human to run "
+            "Restore the manifest and lock from git, or ask a maintainer to run "
             "`harness protect approve --reason ...`",
             WHY,
         )
         return GateResult(
             "protected", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
         )
-    findings = [
-        Finding(
-            rule="PROT001",
-            severity="error",
-            path=d.path,
-            line=1,
-            col=1,
-            message=f"sealed file {d.path} {_VERB[d.kind]} since the last approval in {protect.LOCK}",
-            fix_title=FIX_TITLE,
-            why=WHY,
-            doc="harness explain PROT001",
-        )
-        for d in drifted
-    ]
-    metrics: dict[str, object] = {"drifted": len(findings)}
-    if ctx.base:
-        try:
-            fresh = protect.approvals_since(ctx.root, ctx.base)
-        except HarnessError as err:
-            fresh, metrics["approvals_since_base"] = [], f"unknown ({err})"
-        else:
-            metrics["approvals_since_base"] = len(fresh)
-        findings.extend(_approval_finding(ctx.root, a, ctx.base) for a in fresh)
+    since = f"the approval in {protect.LOCK}" + (
+        f" at {policy.base}" if policy.is_from_base else ""
+    )
+    findings = [_drift_finding(ctx.root, d, since, policy) for d in drifted]
+    metrics: dict[str, object] = {"drifted": len(findings), "policy": policy.source}
+    if policy.base is not None:
+        lock_findings = _lock_findings(ctx.root, policy)
+        metrics["approvals_since_base"] = len(lock_findings)
+        findings.extend(lock_findings)
     return GateResult(
         "protected",
         ok=not any(f.severity == "error" for f in findings),
@@ -86,45 +79,149 @@ def run(ctx: GateContext) -> GateResult:
     )
 
 
-def _approval_finding(root: Path, approval: dict, base: str) -> Finding:
-    """PROT003 at the approval's line in the lock, so a reviewer sees who re-sealed what."""
-    lines = (root / protect.LOCK).read_text(encoding="utf-8").splitlines()
-    stamp = f'"when": {json.dumps(approval.get("when", ""))}'
-    line = next((i for i, text in enumerate(lines, 1) if stamp in text), 1)
-    files = approval.get("files", [])
+def _drift_finding(root: Path, drift: protect.Drift, since: str, policy: Policy) -> Finding:
+    if drift.table:
+        line = _line_of(root / drift.file, f"[{drift.table}]")
+        keys = _changed_keys(root, policy, drift)
+        what = f"the [{drift.table}] table of {drift.file} " + (
+            "was added"
+            if drift.kind == "added"
+            else "was removed"
+            if drift.kind == "removed"
+            else "changed"
+        )
+        if keys:
+            what += f" ({', '.join(keys)})"
+    else:
+        line, what = 1, f"sealed file {drift.path} {_VERB[drift.kind]}"
     return Finding(
-        rule="PROT003",
-        severity="warning",
+        rule="PROT001",
+        severity="error",
+        path=drift.file,
+        line=line,
+        col=1,
+        message=f"{what} since {since}; needs maintainer approval",
+        fix_title=FIX_TITLE,
+        why=WHY,
+        doc="harness explain PROT001",
+    )
+
+
+def _changed_keys(root: Path, policy: Policy, drift: protect.Drift) -> list[str]:
+    """Top-level keys of a sealed table that differ from the base's (empty without a base)."""
+    if drift.file not in policy.base_texts:
+        return []
+    try:
+        text = (root / drift.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = None
+    old = protect.toml_table(policy.base_texts[drift.file], drift.table) or {}
+    new = protect.toml_table(text, drift.table) or {}
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return []
+    return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+
+
+def _line_of(path: Path, text: str) -> int:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    return next((i for i, line in enumerate(lines, 1) if line.strip() == text), 1)
+
+
+def _lock_findings(root: Path, policy: Policy) -> list[Finding]:
+    """PROT003 for each approval since the base that counts, PROT004 for one that does not."""
+    try:
+        text = (root / protect.LOCK).read_text(encoding="utf-8")
+        lock = protect.parse_lock(text)
+    except (OSError, UnicodeDecodeError, protect.ManifestError):
+        text, lock = None, None
+    if text == policy.base_texts.get(protect.LOCK):
+        return []
+    fresh = protect.new_approvals(lock, policy.base_lock()) if lock is not None else []
+    lines = (text or "").splitlines()
+    findings = []
+    for approval in fresh or [{}]:
+        stamp = f'"when": {json.dumps(approval.get("when", ""))}'
+        line = next((i for i, t in enumerate(lines, 1) if approval and stamp in t), 1)
+        files = approval.get("files", [])
+        recorded = (
+            f"{approval.get('who', '?')} re-approved {len(files)} path(s): {approval.get('why', '')!r}"
+            if approval
+            else "the lock was rewritten without a new approval entry"
+        )
+        if policy.approval is not None:
+            findings.append(
+                _lock_finding(
+                    "PROT003",
+                    "warning",
+                    line,
+                    f"{recorded}; counted: {policy.approval.how}",
+                    "Check that the recorded reason covers every approved path",
+                )
+            )
+        else:
+            findings.append(
+                _lock_finding(
+                    "PROT004",
+                    "error",
+                    line,
+                    f"{recorded} inside the change under check, which does not count "
+                    f"({policy.refusal or 'no maintainer approval'}); sealed files are judged by "
+                    f"the lock at {policy.base}",
+                    "Ask a maintainer to approve: they commit the re-sealed lock with their SSH "
+                    "signature, or the hosted workflow passes --maintainer-approval",
+                )
+            )
+    return findings
+
+
+def _lock_finding(code: str, severity, line: int, message: str, fix_title: str) -> Finding:
+    return Finding(
+        rule=code,
+        severity=severity,
         path=protect.LOCK,
         line=line,
         col=1,
-        message=f"{approval.get('who', '?')} re-approved {len(files)} sealed file(s) since {base}: "
-        f"{approval.get('why', '')!r}",
-        fix_title="Check that a human made this approval and that the reason covers every file",
+        message=message,
+        fix_title=fix_title,
         why=WHY,
-        doc="harness explain PROT003",
+        doc=f"harness explain {code}",
     )
 
 
 GATE = Gate(
     id="protected",
     tier="fast",
-    description="sealed files match the hashes a human approved",
+    description="sealed files and tables match the hashes a maintainer approved",
     run=run,
     codes={
         OPTION_CODE: OPTION_DOC,
         "PROT001": "A sealed file (one matching a glob in architecture/protected.toml: the "
-        "evaluation, data preparation, benchmark code, rules, golden files or the manifest itself) "
-        "differs from the hash recorded in architecture/protected.lock.json, or was added or "
-        "deleted. Agents must not edit what defines the metric or the checks. Revert the change; "
-        "if it is intended, a human runs `harness protect approve --reason TEXT`, which records "
-        "who approved what and why.",
-        "PROT003": "With --base, the approvals log in architecture/protected.lock.json gained "
-        "entries since the base ref: someone re-sealed changed files. A warning, so a reviewer "
-        "checks that a human approved and that the recorded reason covers the files.",
+        "evaluation, data preparation, benchmark code, the checker in harness/ and rules/, golden "
+        "files, the contracts, the allowed signers or the manifest itself) or a sealed table "
+        "(pyproject.toml [tool.harness]) differs from the hash in the trusted "
+        "architecture/protected.lock.json, or was added or deleted. With --base the trusted lock "
+        "is the base's unless a maintainer approved the change's own. Agents must not edit what "
+        "defines the metric or the checks. Revert the change; if it is intended, a maintainer "
+        "runs `harness protect approve --reason TEXT` and commits the lock with their SSH "
+        "signature (see architecture/trust.md).",
         "PROT002": "The protected-file manifest (architecture/protected.toml) or its lock "
         "(architecture/protected.lock.json) is missing or malformed, so sealed files cannot be "
-        "verified. Restore them from git, or have a human create the lock with "
+        "verified. Restore them from git, or have a maintainer create the lock with "
         "`harness protect approve --reason TEXT`.",
+        "PROT003": "With --base, the approvals log in architecture/protected.lock.json gained "
+        "entries since the base ref and the approval counts: the lock was committed with a "
+        "maintainer's SSH signature (a key in the base's architecture/allowed_signers) or the "
+        "hosted workflow passed --maintainer-approval. A warning, so a reviewer checks that the "
+        "recorded reason covers every path.",
+        "PROT004": "With --base, architecture/protected.lock.json differs from the base's but no "
+        "maintainer approved it: `harness protect approve` was run inside the change, the lock was "
+        "edited by hand, or the commit holding it is unsigned or signed by a key the base does "
+        "not allow. An approval the change writes itself never counts, so the change is judged "
+        "by the base's lock. A maintainer approves by committing the re-sealed lock with their "
+        "SSH signature (`git commit -S`, gpg.format=ssh), or through the hosted workflow's "
+        "maintainer label (architecture/trust.md).",
     },
 )

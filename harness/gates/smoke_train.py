@@ -26,6 +26,7 @@ from harness.gates import Gate, GateContext
 from harness.gates.tool_run import (
     OPTION_CODE,
     OPTION_DOC,
+    code_under_check,
     option_findings,
     python_tool,
     run_tool,
@@ -180,7 +181,7 @@ def run(ctx: GateContext) -> GateResult:
     bad_options = option_findings(ctx.root, "smoke-train", ctx.options, OPTIONS)
     if bad_options:
         return GateResult("smoke-train", ok=False, findings=bad_options)
-    env = {}
+    env = code_under_check(ctx.root)
     if "NANOCHAT_BASE_DIR" not in os.environ and (ctx.root / ".cache/nanochat").is_dir():
         env["NANOCHAT_BASE_DIR"] = str(ctx.root / ".cache/nanochat")
     flags = [str(a) for a in ctx.options.get("args", DEFAULT_ARGS)]

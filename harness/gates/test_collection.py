@@ -1,9 +1,11 @@
-"""Ways to stop tests from running without touching them: narrowing what pytest collects.
+"""Ways to stop tests from running or failing without touching them.
 
-A conftest.py that gains ``collect_ignore`` entries or a collection hook
-(``pytest_collection_modifyitems``, ``pytest_ignore_collect``), or a pytest ``addopts`` that
-gains ``--ignore``/``--deselect``/``-k``/``-m``, silently drops tests. The test-integrity gate
-reports each such addition since the base ref as TI003.
+A conftest.py that gains ``collect_ignore`` entries, ``pytest_plugins``, a collection hook
+(``pytest_collection_modifyitems``, ``pytest_ignore_collect``) or a hook that can rewrite
+outcomes (``pytest_runtest_makereport``, ``pytest_report_teststatus``, ``pytest_pyfunc_call``,
+...), or a pytest ``addopts`` (pyproject.toml, pytest.ini, tox.ini, setup.cfg) that gains
+``--ignore``/``--deselect``/``-k``/``-m``/``-p``, silently drops or passes tests. The
+test-integrity gate reports each such addition since the base ref as TI003.
 """
 
 from __future__ import annotations
@@ -14,9 +16,25 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass
 
-IGNORE_LISTS = {"collect_ignore", "collect_ignore_glob"}
-NARROWING_HOOKS = {"pytest_collection_modifyitems", "pytest_ignore_collect", "pytest_deselected"}
-NARROWING_FLAGS = {"--ignore", "--ignore-glob", "--deselect", "-k", "-m"}
+IGNORE_LISTS = {"collect_ignore", "collect_ignore_glob", "pytest_plugins"}
+NARROWING_HOOKS = {
+    "pytest_collection_modifyitems",
+    "pytest_ignore_collect",
+    "pytest_deselected",
+    "pytest_collection",
+    # Hooks that can turn a failure into a pass or a skip.
+    "pytest_runtest_makereport",
+    "pytest_report_teststatus",
+    "pytest_runtest_protocol",
+    "pytest_runtest_call",
+    "pytest_runtest_setup",
+    "pytest_pyfunc_call",
+    "pytest_sessionfinish",
+    "pytest_runtest_logreport",
+}
+NARROWING_FLAGS = {"--ignore", "--ignore-glob", "--deselect", "-k", "-m", "-p"}
+# Files whose [pytest] section configures pytest, and that section's name in each.
+INI_SECTIONS = {"pytest.ini": "pytest", "tox.ini": "pytest", "setup.cfg": "tool:pytest"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,26 @@ def addopts_narrowing(pyproject: str) -> Narrowing | None:
         flag for word in words if (flag := word.split("=", 1)[0]) in NARROWING_FLAGS
     )
     line = next((i for i, text in enumerate(pyproject.splitlines(), 1) if "addopts" in text), 1)
+    return Narrowing(counts, {flag: line for flag in counts})
+
+
+def ini_narrowing(text: str, section: str) -> Narrowing | None:
+    """Collection-narrowing flags in the ``addopts`` of an ini file's pytest ``section``."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None
+    if not parser.has_section(section):
+        return Narrowing(Counter(), {})
+    words = shlex.split(parser.get(section, "addopts", fallback=""))
+    counts: Counter[str] = Counter(
+        flag for word in words if (flag := word.split("=", 1)[0]) in NARROWING_FLAGS
+    )
+    counts["[pytest] section"] = 1  # a new one shadows the pytest settings in pyproject.toml
+    line = next((i for i, t in enumerate(text.splitlines(), 1) if "addopts" in t), 1)
     return Narrowing(counts, {flag: line for flag in counts})
 
 

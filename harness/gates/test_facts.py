@@ -1,17 +1,46 @@
 """What a test file promises, read with ``ast``: its tests, their assertions, skips and tolerances.
 
 The test-integrity gate compares these facts between the base ref and the working tree; a test
-that asserts less, is skipped, or tolerates more than before has been weakened.
+that asserts less, is skipped, or tolerates more than before has been weakened. Each assertion
+is graded: ``exact`` (compares with an expected value, or a predicate call such as
+``torch.equal``), ``weak`` (truthiness, ``is not None``, a type check) or ``constant`` (always
+true: ``assert True``, ``assert x == x``, a non-empty tuple). A constant assertion checks nothing
+and does not count as one.
 """
 
 from __future__ import annotations
 
 import ast
+import operator
 from dataclasses import dataclass, field
 
 SKIP_NAMES = {"skip", "skipif", "xfail", "skipIf", "skipUnless", "expectedFailure"}
 SKIP_CALLS = {"skip", "xfail", "importorskip", "skipTest"}
 ASSERT_CALLS = {"raises", "warns", "deprecated_call"}  # pytest context managers that assert
+RAISES_CALLS = {"raises", "assertRaises", "assertRaisesRegex"}
+BROAD_EXCEPTIONS = {"Exception", "BaseException"}
+# Calls whose truth says only that a value exists or has a type, not that it is right.
+WEAK_PREDICATES = {"isinstance", "issubclass", "hasattr", "callable", "bool", "len", "type"}
+# unittest assert methods that check existence, truthiness or type only.
+WEAK_ASSERT_METHODS = {
+    "assertTrue",
+    "assertFalse",
+    "assertIsNotNone",
+    "assertIsInstance",
+    "assertNotIsInstance",
+}
+# Comparisons that always hold when both sides are the same expression.
+_REFLEXIVE = (ast.Eq, ast.Is, ast.LtE, ast.GtE)
+_OPERATORS = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
 
 # Tolerance-taking functions -> positional index of each tolerance argument.
 TOLERANCE_POSITIONS: dict[str, dict[str, int]] = {
@@ -67,16 +96,46 @@ class Tolerance:
     col: int
 
 
+@dataclass(frozen=True)
+class Assertion:
+    """One assertion: where it is, its source text and its grade (exact, weak or constant)."""
+
+    line: int
+    col: int
+    text: str
+    grade: str
+
+
+@dataclass(frozen=True)
+class Raises:
+    """One ``pytest.raises``/``assertRaises``: the exception names it accepts and ``match=``."""
+
+    line: int
+    col: int
+    exceptions: tuple[str, ...]
+    has_match: bool
+
+    @property
+    def is_broad(self) -> bool:
+        return any(e in BROAD_EXCEPTIONS for e in self.exceptions)
+
+
 @dataclass
 class CaseFacts:
     """Facts about one test function (``Class.test_name`` for methods)."""
 
     name: str
     line: int
-    asserts: int = 0
+    asserts: int = 0  # real assertions: exact or weak (constant ones check nothing)
     skips: int = 0
     cases: int = 1  # parametrized cases: the product of each literal parametrize list's length
     tolerances: list[Tolerance] = field(default_factory=list)
+    assertions: list[Assertion] = field(default_factory=list)
+    raises: list[Raises] = field(default_factory=list)
+    calls: set[str] = field(default_factory=set)  # project functions called, fully qualified
+
+    def graded(self, grade: str) -> list[Assertion]:
+        return [a for a in self.assertions if a.grade == grade]
 
 
 @dataclass
@@ -132,23 +191,157 @@ def _tolerances(call: ast.Call) -> list[Tolerance]:
 
 
 def _facts_of(
-    func: ast.FunctionDef | ast.AsyncFunctionDef, name: str, class_skips: int
+    func: ast.FunctionDef | ast.AsyncFunctionDef,
+    name: str,
+    class_skips: int,
+    imports: dict[str, str],
 ) -> CaseFacts:
     facts = CaseFacts(name=name, line=func.lineno, skips=class_skips)
     facts.skips += sum(_count_skip_marks(d) for d in func.decorator_list)
     for decorator in func.decorator_list:
         facts.cases *= _parametrized_cases(decorator)
-    for node in ast.walk(func):
+    local_imports = {**imports, **_imports(func.body)}
+    for node in (n for statement in func.body for n in ast.walk(statement)):
         if isinstance(node, ast.Assert):
-            facts.asserts += 1
+            grade = grade_expression(node.test)
+            facts.assertions.append(_assertion(node, grade))
         elif isinstance(node, ast.Call):
             called = _last_name(node.func)
             if called.startswith("assert") or called in ASSERT_CALLS:
-                facts.asserts += 1
+                facts.assertions.append(_assertion(node, grade_call(node)))
+            if called in RAISES_CALLS:
+                facts.raises.append(_raises(node))
             if called in SKIP_CALLS:
                 facts.skips += 1
             facts.tolerances.extend(_tolerances(node))
+            qualified = _qualified(node.func, local_imports)
+            if qualified:
+                facts.calls.add(qualified)
+    facts.asserts = sum(1 for a in facts.assertions if a.grade != "constant")
     return facts
+
+
+def _assertion(node: ast.AST, grade: str) -> Assertion:
+    text = " ".join(ast.unparse(node).split())
+    return Assertion(node.lineno, node.col_offset + 1, text, grade)
+
+
+def _same(a: ast.AST, b: ast.AST) -> bool:
+    return ast.dump(a) == ast.dump(b)
+
+
+def is_constant_true(expr: ast.expr) -> bool:
+    """Whether ``expr`` holds whatever the code under test does."""
+    if isinstance(expr, ast.Constant):
+        return bool(expr.value)
+    if isinstance(expr, ast.Tuple | ast.List | ast.Set | ast.Dict):
+        return bool(expr.elts if not isinstance(expr, ast.Dict) else expr.keys)
+    if isinstance(expr, ast.Lambda | ast.JoinedStr):
+        return isinstance(expr, ast.Lambda) or any(
+            isinstance(v, ast.Constant) and v.value for v in expr.values
+        )
+    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
+        return isinstance(expr.operand, ast.Constant) and not expr.operand.value
+    if isinstance(expr, ast.BoolOp):
+        verdicts = [is_constant_true(v) for v in expr.values]
+        return any(verdicts) if isinstance(expr.op, ast.Or) else all(verdicts)
+    if isinstance(expr, ast.Compare) and len(expr.ops) == 1:
+        left, right = expr.left, expr.comparators[0]
+        if isinstance(expr.ops[0], _REFLEXIVE) and _same(left, right):
+            return True
+        compare = _OPERATORS.get(type(expr.ops[0]))
+        if compare and isinstance(left, ast.Constant) and isinstance(right, ast.Constant):
+            try:
+                return bool(compare(left.value, right.value))
+            except TypeError:  # 1 < "a" raises: not constant-true
+                return False
+    return False
+
+
+def _is_type_check(expr: ast.expr) -> bool:
+    return isinstance(expr, ast.Call) and _last_name(expr.func) == "type"
+
+
+def grade_expression(expr: ast.expr) -> str:
+    """``exact``, ``weak`` or ``constant`` for the expression an ``assert`` tests."""
+    if is_constant_true(expr):
+        return "constant"
+    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
+        return "exact" if grade_expression(expr.operand) == "exact" else "weak"
+    if isinstance(expr, ast.BoolOp):
+        grades = [grade_expression(v) for v in expr.values]
+        if isinstance(expr.op, ast.And):
+            return "exact" if "exact" in grades else "weak"
+        return "exact" if all(g == "exact" for g in grades) else "weak"
+    if isinstance(expr, ast.Compare):
+        pairs = zip([expr.left, *expr.comparators], expr.comparators, strict=False)
+        for op, (left, right) in zip(expr.ops, pairs, strict=False):
+            is_none = isinstance(right, ast.Constant) and right.value is None
+            if isinstance(op, ast.IsNot) and is_none:
+                return "weak"
+            if _is_type_check(left) or _is_type_check(right):
+                return "weak"
+        return "exact"
+    if isinstance(expr, ast.Call):
+        return "weak" if _last_name(expr.func) in WEAK_PREDICATES else "exact"
+    return "weak"  # a name, attribute or subscript: truthiness only
+
+
+def grade_call(call: ast.Call) -> str:
+    """The grade of an assert-method or pytest context-manager call."""
+    called = _last_name(call.func)
+    args = call.args
+    if called in ("assertTrue", "assert_") and args and is_constant_true(args[0]):
+        return "constant"
+    if called.startswith("assert") and len(args) >= 2 and _same(args[0], args[1]):
+        return "constant"
+    return "weak" if called in WEAK_ASSERT_METHODS else "exact"
+
+
+def _exception_names(node: ast.expr) -> tuple[str, ...]:
+    if isinstance(node, ast.Tuple):
+        return tuple(n for e in node.elts for n in _exception_names(e))
+    return (_last_name(node),) if _last_name(node) else ()
+
+
+def _raises(call: ast.Call) -> Raises:
+    expected = call.args[0] if call.args else None
+    for keyword in call.keywords:
+        if keyword.arg == "expected_exception":
+            expected = keyword.value
+    names = _exception_names(expected) if expected is not None else ()
+    has_match = any(k.arg == "match" for k in call.keywords) or (
+        _last_name(call.func) == "assertRaisesRegex" and len(call.args) >= 2
+    )
+    return Raises(call.lineno, call.col_offset + 1, names, has_match)
+
+
+def _imports(body: list[ast.stmt]) -> dict[str, str]:
+    """Local name -> fully qualified name, for the absolute imports in ``body`` (not nested)."""
+    names: dict[str, str] = {}
+    for node in body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    names[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    names[top] = top
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _qualified(func: ast.expr, imports: dict[str, str]) -> str:
+    """``pkg.module.function`` for a call through an imported name, else ``""``."""
+    parts: list[str] = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name) or func.id not in imports:
+        return ""
+    return ".".join([imports[func.id], *reversed(parts)])
 
 
 def _parametrized_cases(decorator: ast.expr) -> int:
@@ -172,15 +365,16 @@ def file_facts(source: str) -> FileFacts | None:
         return None
     tests: dict[str, CaseFacts] = {}
     module_skips, module_skip_line = 0, 0
+    imports = _imports(tree.body)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _is_test(node.name):
-            tests[node.name] = _facts_of(node, node.name, 0)
+            tests[node.name] = _facts_of(node, node.name, 0, imports)
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
             class_skips = sum(_count_skip_marks(d) for d in node.decorator_list)
             for item in node.body:
                 if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and _is_test(item.name):
                     name = f"{node.name}.{item.name}"
-                    tests[name] = _facts_of(item, name, class_skips)
+                    tests[name] = _facts_of(item, name, class_skips, imports)
         elif isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
         ):

@@ -25,6 +25,7 @@ from harness.gates import Gate, GateContext
 from harness.gates.tool_run import (
     OPTION_CODE,
     OPTION_DOC,
+    code_under_check,
     option_findings,
     problem_finding,
     python_tool,
@@ -160,7 +161,10 @@ def run(ctx: GateContext) -> GateResult:
         junit = Path(scratch) / "junit.xml"
         args += [f"--junitxml={junit}", *[str(p) for p in ctx.options.get("paths", [])]]
         ran = run_tool(
-            args, ctx.root, timeout_s=timeout_s, env={GUARD_ENV: str(ctx.root.resolve())}
+            args,
+            ctx.root,
+            timeout_s=timeout_s,
+            env={GUARD_ENV: str(ctx.root.resolve()), **code_under_check(ctx.root)},
         )
         xml_text = junit.read_text(encoding="utf-8") if junit.exists() else ""
     if ran.problem or ran.returncode not in _PYTEST_RAN or not xml_text:

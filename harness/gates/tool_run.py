@@ -42,6 +42,31 @@ def python_tool(module: str) -> list[str]:
     return [sys.executable, "-m", module]
 
 
+def checker_command(module: str) -> list[str]:
+    """The argv prefix that runs ``module``'s ``main(argv)`` from the running checker's own files.
+
+    ``python -m`` would import the module from the first ``harness`` on ``sys.path``, which in
+    the repository under check is the change's own copy; this pins the code that judges.
+    """
+    import harness
+
+    checker = str(Path(harness.__file__).parent.parent)
+    boot = (
+        f"import sys; sys.path.insert(0, {checker!r}); from {module} import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    return [sys.executable, "-c", boot]
+
+
+def code_under_check(root: Path) -> dict[str, str]:
+    """Environment that makes a child import the packages of the tree under check first.
+
+    The judging harness may be installed from another tree (the base's, in the hosted
+    workflow); the tests and the smoke run must still exercise the change's own code.
+    """
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+
+
 def ruff_command() -> list[str]:
     """The ruff binary installed beside the interpreter (saves a Python start-up), else ``-m``."""
     binary = Path(sys.executable).parent / ("ruff.exe" if os.name == "nt" else "ruff")

@@ -128,12 +128,23 @@ def _problems(
         )
     for code in s.codes:
         if known_codes is not None and code not in known_codes:
+            is_sealed_code = code.startswith(("TI", "PROT"))
             yield Finding(
                 rule=UNKNOWN_CODE,
                 doc=f"harness explain {UNKNOWN_CODE}",
                 severity="error",
-                message=f"suppression names unknown code {code!r}",
-                fix_title="Use a code listed by `harness rules`, or remove the suppression",
+                message=f"suppression names unknown code {code!r}"
+                + (
+                    " (test-integrity and seal findings cannot be suppressed inline)"
+                    if is_sealed_code
+                    else ""
+                ),
+                fix_title=(
+                    "Remove it; a maintainer acknowledges the change with "
+                    "`harness protect approve --acknowledge PATH` in a signed commit"
+                    if is_sealed_code
+                    else "Use a code listed by `harness rules`, or remove the suppression"
+                ),
                 **at,
             )
         elif code in active_codes and (s.line, code) not in used:

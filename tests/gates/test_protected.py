@@ -140,16 +140,23 @@ def test_this_repository_seals_the_evaluation_and_the_rules() -> None:
     assert not protect.is_sealed("nanochat/train.py", globs)
 
 
-def test_new_approval_since_base_is_a_prot003_warning_at_its_line(sealed_repo: Path, git) -> None:
+def test_an_approval_written_inside_the_change_is_prot004_at_its_line(
+    sealed_repo: Path, git
+) -> None:
     git(sealed_repo, "tag", "sealed")
     (sealed_repo / "nanochat/evaluate.py").write_text("def bpb():\n    return 0.5\n")
     protect.approve(sealed_repo, reason="fix the byte count", who="Grace")
     result = GATE.run(GateContext(root=sealed_repo, base="sealed"))
-    assert result.ok
-    (finding,) = result.findings
-    assert (finding.rule, finding.severity, finding.path) == ("PROT003", "warning", protect.LOCK)
-    assert (
-        "Grace re-approved 1 sealed file(s) since sealed: 'fix the byte count'" == finding.message
+    assert not result.ok
+    by_rule = {f.rule: f for f in result.findings}
+    assert sorted(by_rule) == ["PROT001", "PROT004"]
+    assert by_rule["PROT001"].path == "nanochat/evaluate.py"
+    assert "since the approval in architecture/protected.lock.json at sealed" in (
+        by_rule["PROT001"].message
+    )
+    lock_finding = by_rule["PROT004"]
+    assert lock_finding.message.startswith(
+        "Grace re-approved 1 path(s): 'fix the byte count' inside the change under check"
     )
     lock_lines = (sealed_repo / protect.LOCK).read_text().splitlines()
-    assert '"when"' in lock_lines[finding.line - 1]
+    assert '"when"' in lock_lines[lock_finding.line - 1]

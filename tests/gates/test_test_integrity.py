@@ -190,3 +190,79 @@ def test_a_new_collection_hook_in_a_conftest_is_ti003(repo: Path) -> None:
     assert [f.message.split(": ", 1)[1] for f in check(repo).findings] == [
         "1 more `pytest_collection_modifyitems` than at base"
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "grade"),
+    [
+        ("assert x == pytest.approx(0.55)", "exact"),
+        ("assert x is None", "exact"),
+        ("assert torch.equal(a, b)", "exact"),
+        ("assert not errors == []", "exact"),
+        ("assert x", "weak"),
+        ("assert x.ok", "weak"),
+        ("assert x is not None", "weak"),
+        ("assert isinstance(x, float)", "weak"),
+        ("assert type(x) is float", "weak"),
+        ("assert x == 1 or x", "weak"),
+        ("assert True", "constant"),
+        ("assert 'always'", "constant"),
+        ("assert x == x", "constant"),
+        ("assert (x == 1, 'message')", "constant"),
+        ("assert 2 > 1", "constant"),
+        ("assert x or True", "constant"),
+        ("assert not None", "constant"),
+        ("assert False", "weak"),
+    ],
+)
+def test_assertions_are_graded_by_what_they_prove(source: str, grade: str) -> None:
+    from harness.gates.test_facts import grade_expression
+
+    (statement,) = __import__("ast").parse(source).body
+    assert grade_expression(statement.test) == grade
+
+
+def test_a_weakened_assert_is_ti006_at_its_line(repo: Path) -> None:
+    edit(
+        repo,
+        "    assert 0.3 == pytest.approx(0.1 + 0.2, rel=1e-6)\n",
+        "    assert math.fsum([0.1, 0.2]) is not None\n",
+    )
+    result = check(repo)
+    assert [(f.rule, f.line) for f in result.findings] == [("TI006", 13)]
+    assert "`assert math.fsum([0.1, 0.2]) is not None` in test_close only checks" in (
+        result.findings[0].message
+    )
+
+
+def test_assert_true_instead_of_a_real_assert_is_one_ti007_not_also_ti002(repo: Path) -> None:
+    edit(repo, "    assert 2 + 2 == 4\n", "    assert True\n")
+    assert codes(check(repo)) == [("TI007", "tests/unit/test_math.py", 8)]
+
+
+def test_a_new_test_that_asserts_only_a_constant_is_ti007(repo: Path) -> None:
+    with (repo / "tests/unit/test_math.py").open("a") as handle:
+        handle.write("\n\ndef test_new():\n    assert 1\n")
+    assert [f.rule for f in check(repo).findings] == ["TI007"]
+
+
+def test_one_skip_decorator_counts_once(repo: Path) -> None:
+    edit(repo, "def test_sum():", "@pytest.mark.skip(reason='later')\ndef test_sum():")
+    (finding,) = check(repo).findings
+    assert (finding.rule, finding.message) == (
+        "TI003",
+        "test test_sum gained a skip/xfail (0 at base, 1 now)",
+    )
+
+
+def test_a_new_pytest_ini_that_deselects_is_ti003(repo: Path) -> None:
+    (repo / "pytest.ini").write_text("[pytest]\naddopts = --deselect tests/unit/test_math.py\n")
+    assert {f.rule for f in check(repo).findings} == {"TI003"}
+
+
+def test_moving_a_call_to_a_removed_function_is_not_ti009(make_repo) -> None:
+    test = "from app import old_name\n\n\ndef test_it():\n    assert old_name() == 1\n"
+    root = make_repo({"app.py": "def old_name():\n    return 1\n", "tests/test_app.py": test})
+    (root / "app.py").write_text("def new_name():\n    return 1\n")
+    (root / "tests/test_app.py").write_text(test.replace("old_name", "new_name"))
+    assert check(root).findings == []

@@ -54,3 +54,12 @@ def test_suppression_text_inside_a_string_is_not_a_suppression():
 def test_one_comment_can_suppress_several_codes():
     (s,) = parse_suppressions("x = 1  # harness: ignore[nc205, NC101] both fine here\n")
     assert s.codes == ("NC205", "NC101") and s.reason == "both fine here"
+
+
+def test_suppressing_a_test_integrity_code_points_to_the_maintainer_acknowledgement():
+    (finding,) = lint_source(
+        "m.py", "x = 1  # harness: ignore[TI004] reviewed tolerance\n", RULES, known_codes=KNOWN
+    )
+    assert finding.rule == "HC006"
+    assert "cannot be suppressed inline" in finding.message
+    assert "harness protect approve --acknowledge PATH" in finding.fix_title
