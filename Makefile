@@ -1,12 +1,13 @@
 # Two entry points (see README): `make check` runs the main job, `make test` runs the suite.
 # Both create .venv and install the project into it idempotently.
+# `make snapshots` rewrites the golden findings/fixed snapshots (golden/<CODE>/*.findings, *.py.fixed).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NANOCHAT_BASE_DIR ?= $(CURDIR)/.cache/nanochat
 
-.PHONY: install data check test bench clean
+.PHONY: install data check test bench snapshots clean
 
 $(STAMP): pyproject.toml ci/constraints-cpu.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +29,9 @@ test: data
 
 bench: data
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-only --benchmark-enable -p no:xdist
+
+snapshots: install
+	$(BIN)/python -m pytest tests/rules -p no:xdist --update-snapshots -q
 
 clean:
 	rm -rf $(VENV) .cache

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.config import Settings
+from harness.config import ConfigError, Settings, key_line, type_names
 from harness.errors import HarnessError
-from harness.findings import SEVERITY_RANK, CheckReport, GateResult
-from harness.gates import GATE_IDS, GATE_TIERS, Gate, GateContext, load_gate
+from harness.findings import SEVERITY_RANK, CheckReport, GateResult, with_fingerprints
+from harness.gates import Gate, GateContext, load_gate
+from harness.registry import GATE_IDS, TIERS
 
 DEFAULT_TIERS = ("fast", "full")
 
@@ -78,25 +79,15 @@ def repo_relative(root: Path, paths: Sequence[str], cwd: Path) -> tuple[str, ...
     return tuple(result)
 
 
-def select_gates(settings: Settings, request: CheckRequest) -> list[Gate]:
-    """The gates to run, in registry order."""
+def select_gates(settings: Settings, request: CheckRequest) -> list[str]:
+    """The ids of the gates to run, in registry order."""
     for gate_id in request.gates:
         if gate_id not in GATE_IDS:
             raise HarnessError(f"--gate {gate_id}: unknown gate; gates are {', '.join(GATE_IDS)}")
     if request.gates:
-        return [_load(g) for g in GATE_IDS if g in request.gates]
+        return [g for g in GATE_IDS if g in request.gates]
     tiers = ("fast",) if request.fast else DEFAULT_TIERS
-    chosen = [g for g in GATE_IDS if g in settings.enabled_gates and GATE_TIERS[g] in tiers]
-    return [_load(g) for g in chosen]
-
-
-def _load(gate_id: str) -> Gate:
-    try:
-        return load_gate(gate_id)
-    except ModuleNotFoundError as err:
-        raise HarnessError(
-            f"gate {gate_id}: module {err.name} is missing; run `--gate ID` for the gates that exist"
-        ) from err
+    return [g for g in GATE_IDS if g in settings.enabled_gates and TIERS[g] in tiers]
 
 
 def changed_paths(root: Path, request: CheckRequest) -> tuple[str, ...] | None:
@@ -144,8 +135,8 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
         paths = tuple(p for p in changed if is_under(p))
     else:
         paths = changed
-    contexts = [
-        GateContext(
+    contexts = {
+        gate_id: GateContext(
             root=root,
             paths=paths,
             changed_only=changed is not None,
@@ -153,51 +144,114 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
             fix=request.fix,
             unsafe_fixes=request.unsafe_fixes,
             settings=settings,
-            options=dict(settings.gate_options.get(gate.id, {})),
+            options=dict(settings.gate_options.get(gate_id, {})),
             policy=policy,
         )
-        for gate in gates
-    ]
+        for gate_id in gates
+    }
     checker = os.environ.get(judge.JUDGE_ENV) or (
         "the running harness" if request.base is None else "the running harness (the trusted code)"
     )
     return CheckReport(
-        gates=run_gates(gates, contexts, request.fix),
+        gates=run_gates(contexts, request.fix),
         fail_severity=settings.fail_severity,
         judged_by={"policy": policy.source, "checker": checker},
     )
 
 
-def run_gates(gates: list[Gate], contexts: list[GateContext], fix: bool) -> list[GateResult]:
-    """Run the gates; fast-tier gates overlap in threads (their time is mostly waiting on ruff
-    and git subprocesses) unless fixing, when two gates could rewrite one file."""
-    overlap = [i for i, g in enumerate(gates) if g.tier == "fast"] if not fix else []
-    results: dict[int, GateResult] = {}
+def run_gates(contexts: dict[str, GateContext], fix: bool) -> list[GateResult]:
+    """Run the gates in order; fast-tier gates overlap in threads (their time is mostly waiting
+    on ruff and git subprocesses) unless fixing, when two gates could rewrite one file."""
+    ids = list(contexts)
+    overlap = [g for g in ids if TIERS[g] == "fast"] if not fix else []
+    results: dict[str, GateResult] = {}
     if len(overlap) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=len(overlap)) as pool:
-            futures = {i: pool.submit(run_gate, gates[i], contexts[i]) for i in overlap}
-            results.update({i: future.result() for i, future in futures.items()})
-    for i, gate in enumerate(gates):
-        if i not in results:
-            results[i] = run_gate(gate, contexts[i])
-    return [results[i] for i in range(len(gates))]
+            futures = {g: pool.submit(run_gate, g, contexts[g]) for g in overlap}
+            results.update({g: future.result() for g, future in futures.items()})
+    for gate_id in ids:
+        if gate_id not in results:
+            results[gate_id] = run_gate(gate_id, contexts[gate_id])
+    return [results[g] for g in ids]
 
 
-def run_gate(gate: Gate, context: GateContext) -> GateResult:
-    """Run one gate; a crash becomes a one-line HarnessError (set HARNESS_TRACEBACK=1 to see it)."""
+def run_gate(gate_id: str, context: GateContext) -> GateResult:
+    """Run one gate and do what every gate needs: complete its context (settings, policy),
+    validate its options, time it, stamp its id, fingerprint its findings and decide ``ok``
+    from the fail severity. A crash becomes a one-line HarnessError (HARNESS_TRACEBACK=1 shows
+    the traceback)."""
+    gate = load_gate(gate_id)
+    context = _completed(context)
+    validate_options(gate_id, gate, context)
     started = time.perf_counter()
     try:
-        result = gate.run(context)
+        output = gate.run(context)
     except HarnessError:
         raise
     except Exception as err:
         if os.environ.get("HARNESS_TRACEBACK"):
             raise
         raise HarnessError(
-            f"gate {gate.id} crashed: {type(err).__name__}: {err}; rerun with HARNESS_TRACEBACK=1"
+            f"gate {gate_id} crashed: {type(err).__name__}: {err}; rerun with HARNESS_TRACEBACK=1"
         ) from err
-    if not result.duration_s:
-        result.duration_s = time.perf_counter() - started
-    return result
+    findings = with_fingerprints(output.findings, _line_reader(context.root))
+    floor = SEVERITY_RANK[context.settings.fail_severity]
+    failing = any(SEVERITY_RANK[f.severity] >= floor for f in findings)
+    return GateResult(
+        id=gate_id,
+        ok=bool(output.skipped) or not failing,
+        duration_s=time.perf_counter() - started,
+        findings=findings,
+        metrics=output.metrics,
+        skipped=output.skipped,
+    )
+
+
+def _completed(context: GateContext) -> GateContext:
+    """``context`` with settings and policy, read from the tree when a caller left them out."""
+    if context.policy is not None and context.settings is not None:
+        return context
+    from harness.policy import load_policy
+
+    policy = context.policy or load_policy(context.root, context.base)
+    return replace(context, policy=policy, settings=context.settings or policy.settings)
+
+
+def validate_options(gate_id: str, gate: Gate, context: GateContext) -> None:
+    """A key the gate does not accept, or a value of the wrong type, is a ConfigError (exit 2)
+    naming the file, the line and the accepted options."""
+    table = f"[tool.harness.gates.{gate_id}]"
+    names = ", ".join(sorted(gate.options)) or "none"
+    for key, value in context.options.items():
+        kind = gate.options.get(key)
+        kinds = (kind if isinstance(kind, tuple) else (kind,)) if kind is not None else ()
+        if kind is None:
+            problem = f"{key}: unknown option; options of this gate: {names}"
+        elif (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            problem = f"{key} = {value!r}: expected {type_names(kind)}; fix it"
+        else:
+            continue
+        raise ConfigError(f"{_where(context, table, key)}: {table} {problem}")
+
+
+def _where(context: GateContext, table: str, key: str) -> str:
+    """``pyproject.toml:LINE`` for a key of the working tree's pyproject.toml."""
+    source = context.settings.source
+    try:
+        text = (context.root / source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return source
+    line = key_line(text, table, key)
+    return f"{source}:{line}" if line else source
+
+
+def _line_reader(root: Path):
+    def lines_of(path: str) -> list[str]:
+        try:
+            return (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return []
+
+    return lines_of

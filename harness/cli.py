@@ -145,7 +145,7 @@ def _render(fmt: str, report, repo: Path):
 
     rules_meta = {}
     if fmt == "sarif":
-        from harness.lint.catalog import sarif_rule_meta
+        from harness.catalog import sarif_rule_meta
 
         rules_meta = sarif_rule_meta({f.rule for f in report.findings})
     context = RenderContext(
@@ -180,9 +180,9 @@ def _line_reader(repo: Path):
 )
 def explain(code: str, fmt: str) -> None:
     """Show a rule's or gate code's docs and golden examples."""
+    from harness.catalog import explain as explain_code
+    from harness.catalog import explain_text
     from harness.errors import HarnessError
-    from harness.lint.catalog import explain as explain_code
-    from harness.lint.catalog import explain_text
 
     try:
         entry = explain_code(code, _root(None))
@@ -204,7 +204,7 @@ def explain(code: str, fmt: str) -> None:
 )
 def list_rules(fmt: str) -> None:
     """List every rule: code, name, severity, fixable, summary."""
-    from harness.lint.catalog import rules_markdown, rules_table, rules_text
+    from harness.catalog import rules_markdown, rules_table, rules_text
 
     entries = rules_table()
     if fmt == "json":

@@ -41,7 +41,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.findings import SEVERITY_RANK
-from harness.gates import GATE_IDS
+from harness.registry import GATE_IDS
 
 DEFAULT_EXCLUDE = (
     ".venv/**",
@@ -239,7 +239,7 @@ def _str_list(value: Any, where: str) -> list[str]:
 def _typed(table: Mapping[str, Any], key: str, kind: Any, default: Any, where: Any) -> Any:
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, kind):
-        want = kind.__name__ if isinstance(kind, type) else "number"
+        want = type_names(kind) if isinstance(kind, type) else "number"
         raise ConfigError(f"{where(key)}: expected {want}, got {value!r}")
     if isinstance(value, (int, float)) and value <= 0:
         raise ConfigError(f"{where(key)}: expected a positive number, got {value!r}")
@@ -249,6 +249,28 @@ def _typed(table: Mapping[str, Any], key: str, kind: Any, default: Any, where: A
 def _check_severity(value: Any, where: str) -> None:
     if value not in SEVERITY_RANK:
         raise ConfigError(f"{where}: expected one of error, warning, info; got {value!r}")
+
+
+def key_line(text: str, table: str, key: str) -> int | None:
+    """The 1-based line of ``key`` in the TOML ``table`` (``[tool.harness.gates.tests]``) of
+    ``text``: the key's own line, else the table header's, else None."""
+    lines = text.splitlines()
+    header = next((i for i, line in enumerate(lines) if line.strip() == table), None)
+    if header is None:
+        return None
+    for i in range(header + 1, len(lines)):
+        stripped = lines[i].strip()
+        if stripped.startswith("["):
+            break
+        if stripped.split("=", 1)[0].strip().strip('"') == key:
+            return i + 1
+    return header + 1
+
+
+def type_names(kind: type | tuple[type, ...], joiner: str = " or ") -> str:
+    """``int``, or ``int or float`` for a tuple of types: how messages and docs name a type."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return joiner.join(k.__name__ for k in kinds)
 
 
 def _check_gate_id(gate_id: str, where: str) -> None:

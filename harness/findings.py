@@ -7,7 +7,8 @@ count Unicode code points (reporters convert to UTF-16 units or UTF-8 bytes as a
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
@@ -78,6 +79,32 @@ def fingerprint(rule: str, path: str, line_text: str, occurrence: int = 0) -> st
     normalized = " ".join(line_text.split())
     digest = hashlib.sha256(f"{rule}\0{path}\0{normalized}\0{occurrence}".encode()).hexdigest()
     return digest[:16]
+
+
+def with_fingerprints(
+    findings: list[Finding], lines_of: Callable[[str], list[str]]
+) -> list[Finding]:
+    """``findings`` sorted, each with a fingerprint where none is set; repeats of one rule on
+    identical lines of a file are numbered. ``lines_of(path)`` gives a file's lines."""
+    lines: dict[str, list[str]] = {}
+    seen: dict[tuple[str, str, str], int] = {}
+    result = []
+    for finding in sorted(findings, key=Finding.sort_key):
+        if finding.fingerprint:
+            result.append(finding)
+            continue
+        if finding.path not in lines:
+            lines[finding.path] = lines_of(finding.path)
+        text = lines[finding.path]
+        line_text = (
+            " ".join(text[finding.line - 1].split()) if 0 < finding.line <= len(text) else ""
+        )
+        key = (finding.rule, finding.path, line_text)
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        stamp = fingerprint(finding.rule, finding.path, line_text, occurrence)
+        result.append(replace(finding, fingerprint=stamp))
+    return result
 
 
 @dataclass

@@ -1,33 +1,30 @@
-"""Gates: one module per gate, each exposing ``GATE`` (a Gate) whose ``run`` returns a GateResult.
+"""Gates: one module per gate, each exposing ``GATE`` (a Gate) whose ``run`` returns a GateOutput.
 
-A gate never prints or exits; it turns what it checked into Findings. The registry below is the
-only list of gates; ``harness check`` picks from it by tier or by ``--gate ID``.
+A gate never prints or exits, and does only its own check: it turns what it checked into
+findings and metrics. The runner (``harness.check.run_gate``) does the common work: it
+validates the gate's options, times it, stamps its id, fingerprints its findings and decides
+``ok`` from the fail severity. Ids and tiers are declared once, in ``harness.registry``.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from harness.findings import GateResult
+from harness.codes import Code
+from harness.findings import Finding
+from harness.registry import GATE_IDS, TIERS, module_name
 
-Tier = Literal["fast", "full", "opt-in"]
+if TYPE_CHECKING:
+    from harness.config import Settings
+    from harness.policy import Policy
 
-# Module names under harness.gates, in the order gates run and are reported.
-GATE_MODULES = (
-    "format",
-    "ruff",
-    "rules",
-    "protected",
-    "architecture",
-    "test_integrity",
-    "docs",
-    "tests",
-    "smoke_train",
-)
+__all__ = ["GATE_IDS", "TIERS", "Gate", "GateContext", "GateOutput", "load_gate"]
+
+OptionType = type | tuple[type, ...]
 
 
 @dataclass(frozen=True)
@@ -40,40 +37,28 @@ class GateContext:
     base: str | None = None  # git ref for diff-based gates (test-integrity)
     fix: bool = False
     unsafe_fixes: bool = False
-    settings: Any = None  # harness.config.Settings
-    options: dict[str, Any] = field(
-        default_factory=dict
-    )  # this gate's [tool.harness.gates.ID] table
-    policy: Any = None  # harness.policy.Policy: what judges (None: the working tree's)
+    settings: Settings | None = None  # filled in by the runner
+    options: Mapping[str, Any] = field(default_factory=dict)  # [tool.harness.gates.ID]
+    policy: Policy | None = None  # what judges; filled in by the runner
+
+
+@dataclass
+class GateOutput:
+    """What a gate found: its findings and metrics, or why it did not run."""
+
+    findings: list[Finding] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    skipped: str = ""
 
 
 @dataclass(frozen=True)
 class Gate:
-    id: str
-    tier: Tier
     description: str
-    run: Callable[[GateContext], GateResult]
-    # Finding codes this gate emits -> one-paragraph explanation (shown by `harness explain CODE`).
-    codes: dict[str, str] = field(default_factory=dict)
-
-
-GATE_IDS = tuple(name.replace("_", "-") for name in GATE_MODULES)
-
-# Each gate's tier, so `--fast` can choose gates without importing the full-tier modules
-# (~60 ms). Must equal the module's Gate.tier (a test checks it).
-GATE_TIERS: dict[str, Tier] = {
-    "format": "fast",
-    "ruff": "fast",
-    "rules": "fast",
-    "protected": "fast",
-    "architecture": "full",
-    "test-integrity": "full",
-    "docs": "full",
-    "tests": "full",
-    "smoke-train": "full",
-}
+    run: Callable[[GateContext], GateOutput]
+    codes: tuple[Code, ...] = ()  # every code this gate emits (`harness explain CODE`)
+    options: Mapping[str, OptionType] = field(default_factory=dict)  # accepted option types
 
 
 def load_gate(gate_id: str) -> Gate:
-    """Import only the module of ``gate_id`` (hyphens in ids are underscores in module names)."""
-    return importlib.import_module(f"{__name__}.{gate_id.replace('-', '_')}").GATE
+    """Import only the module of ``gate_id``."""
+    return importlib.import_module(module_name(gate_id)).GATE

@@ -9,27 +9,44 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from harness import git
-from harness.findings import Finding, GateResult
-from harness.gates import Gate, GateContext
-from harness.gates.tool_run import (
-    OPTION_CODE,
-    OPTION_DOC,
-    checker_command,
-    option_findings,
-    problem_finding,
-    run_tool,
-    with_fingerprints,
-)
-from harness.policy import CONTRACTS, REMEDIATION, Policy, load_policy
+from harness.codes import Code
+from harness.findings import Finding
+from harness.gates import Gate, GateContext, GateOutput
+from harness.gates.tool_run import checker_command, run_tool
+from harness.policy import CONTRACTS, REMEDIATION, Policy
 
 DEFAULT_FIX = (
     "Remove the import, or move the code into a module the contract allows (architecture/README.md)"
+)
+BROKEN = Code(
+    "ARCH001",
+    "error",
+    DEFAULT_FIX,
+    "An import breaks an architecture contract from architecture/contracts.toml (described in "
+    "architecture/README.md). The finding sits at the import that starts the offending chain and "
+    "the message shows the whole chain `a -> b (l.N) -> c`; the fix title comes from "
+    "architecture/remediation.toml. Contracts keep dependencies flowing one way: nanochat never "
+    "imports harness, the sealed evaluation stays independent of the model and training code, "
+    "harness.findings and the reporters stay pure data.",
+)
+UNCHECKABLE = Code(
+    "ARCH002",
+    "error",
+    "Fix the contract configuration so every named module exists and the TOML parses",
+    "The contracts could not be checked: architecture/contracts.toml (or remediation.toml) is "
+    "missing or invalid, or import-linter failed to build the graph.",
+)
+ABSENT = Code(
+    "ARCH003",
+    "info",
+    "Create the module or remove it from the contract",
+    "A contract names a module that does not exist (yet), so that part of the contract is not "
+    "checked. Create the module or drop it from the contract.",
 )
 
 
@@ -78,31 +95,23 @@ def contract_findings(
         if (first["importer"], line) in seen:
             continue
         seen.add((first["importer"], line))
+        message = f"contract {contract['id']!r} ({contract['name']}) broken: {render_chain(chain)}"
         findings.append(
-            Finding(
-                rule="ARCH001",
-                severity="error",
-                path=module_path(root, first["importer"]),
-                line=line,
-                col=1,
-                message=f"contract {contract['id']!r} ({contract['name']}) broken: {render_chain(chain)}",
+            BROKEN.finding(
+                module_path(root, first["importer"]),
+                message,
+                line,
                 fix_title=fix_title,
                 why=why,
-                doc="harness explain ARCH001",
             )
         )
     for module in contract.get("undeclared") or []:
         findings.append(
-            Finding(
-                rule="ARCH001",
-                severity="error",
-                path=module_path(root, module),
-                line=1,
-                col=1,
-                message=f"contract {contract['id']!r}: module {module} belongs to no layer",
+            BROKEN.finding(
+                module_path(root, module),
+                f"contract {contract['id']!r}: module {module} belongs to no layer",
                 fix_title=f"Add {module} to a layer of {contract['id']!r} in {CONTRACTS}",
                 why=why,
-                doc="harness explain ARCH001",
             )
         )
     return findings
@@ -144,63 +153,47 @@ def _policy_text(root: Path, policy: Policy, path: str) -> str | None:
         return None
 
 
-def run(ctx: GateContext) -> GateResult:
-    start = time.perf_counter()
-    bad_options = option_findings(ctx.root, "architecture", ctx.options, OPTIONS)
-    if bad_options:
-        return GateResult("architecture", ok=False, findings=bad_options)
+def run(ctx: GateContext) -> GateOutput:
     config = str(ctx.options.get("config", CONTRACTS))
-    policy = ctx.policy if ctx.policy is not None else load_policy(ctx.root, ctx.base)
-    contracts = _policy_text(ctx.root, policy, config)
+    contracts = _policy_text(ctx.root, ctx.policy, config)
     if contracts is None:
-        finding = problem_finding(
-            "ARCH002",
-            config,
-            f"{config} is missing",
-            f"Restore {config} (import-linter contracts) from git",
-        )
-        return GateResult(
-            "architecture", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
+        return GateOutput(
+            [
+                UNCHECKABLE.finding(
+                    config, f"{config} is missing", fix_title=f"Restore {config} from git"
+                )
+            ]
         )
     result = _check(ctx.root, contracts)
-    remediation, remediation_error = load_remediation(policy.read(REMEDIATION))
+    remediation, remediation_error = load_remediation(ctx.policy.read(REMEDIATION))
     findings: list[Finding] = []
     if result.get("error") or remediation_error:
         findings.append(
-            problem_finding(
-                "ARCH002",
+            UNCHECKABLE.finding(
                 config if result.get("error") else REMEDIATION,
                 f"import contracts could not be checked: {result.get('error') or remediation_error}",
-                "Fix the contract configuration so every named module exists and the TOML parses",
             )
         )
     for item in result.get("absent", []):
         findings.append(
-            Finding(
-                rule="ARCH003",
-                severity="info",
-                path=config,
-                line=1,
-                col=1,
-                message=f"contract {item['id']!r} names {item['module']}, which does not exist; not checked",
+            ABSENT.finding(
+                config,
+                f"contract {item['id']!r} names {item['module']}, which does not exist; "
+                "not checked",
                 fix_title=f"Create {item['module']} or remove it from the contract",
-                doc="harness explain ARCH003",
             )
         )
-    contracts = result.get("contracts", [])
-    for contract in contracts:
+    contracts_checked = result.get("contracts", [])
+    for contract in contracts_checked:
         if not contract["kept"]:
             findings.extend(
                 contract_findings(ctx.root, contract, remediation.get(contract["id"], {}))
             )
-    broken = sum(1 for c in contracts if not c["kept"])
-    return GateResult(
-        "architecture",
-        ok=not any(f.severity == "error" for f in findings),
-        duration_s=time.perf_counter() - start,
-        findings=with_fingerprints(ctx.root, findings),
-        metrics={
-            "contracts_kept": len(contracts) - broken,
+    broken = sum(1 for c in contracts_checked if not c["kept"])
+    return GateOutput(
+        findings,
+        {
+            "contracts_kept": len(contracts_checked) - broken,
             "contracts_broken": broken,
             "modules": result.get("modules", 0),
             "imports": result.get("imports", 0),
@@ -209,21 +202,8 @@ def run(ctx: GateContext) -> GateResult:
 
 
 GATE = Gate(
-    id="architecture",
-    tier="full",
     description="import-linter contracts in architecture/contracts.toml hold",
     run=run,
-    codes={
-        OPTION_CODE: OPTION_DOC,
-        "ARCH001": "An import breaks an architecture contract from architecture/contracts.toml "
-        "(described in architecture/README.md). The finding sits at the import that starts the "
-        "offending chain and the message shows the whole chain `a -> b (l.N) -> c`; the fix "
-        "title comes from architecture/remediation.toml. Contracts keep dependencies flowing one "
-        "way: nanochat never imports harness, the sealed evaluation stays independent of the "
-        "model and training code, harness.findings and the reporters stay pure data.",
-        "ARCH002": "The contracts could not be checked: architecture/contracts.toml (or "
-        "remediation.toml) is missing or invalid, or import-linter failed to build the graph.",
-        "ARCH003": "A contract names a module that does not exist (yet), so that part of the "
-        "contract is not checked. Create the module or drop it from the contract.",
-    },
+    codes=(BROKEN, UNCHECKABLE, ABSENT),
+    options=OPTIONS,
 )

@@ -17,13 +17,70 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from harness.codes import Code
 from harness.findings import Finding
 from harness.gates import GATE_IDS, load_gate
-from harness.gates.tool_run import problem_finding, run_tool
+from harness.gates.tool_run import run_tool
+from harness.lint.rule import REQUIRED_DOC_SECTIONS
 
-REQUIRED_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
+WHY = "Agents act on what the docs say; a stale path or command sends them the wrong way."
+CODES: dict[str, Code] = {
+    code.code: code
+    for code in (
+        Code(
+            "DOC001",
+            "error",
+            "Fix the path in the document, or create the file",
+            "A document (AGENTS.md, README.md, CLAUDE.md, architecture/*.md) names a path in backticks that does not exist, relative to the repository root or to the document. Fix the path or create the file.",
+            WHY,
+        ),
+        Code(
+            "DOC002",
+            "error",
+            "Fix the command to match its --help",
+            "A document names a command that does not exist: a `harness` subcommand or option, a `make` target, or a `python -m` module that does not resolve.",
+            WHY,
+        ),
+        Code(
+            "DOC003",
+            "error",
+            "Fix the code; `harness rules` lists the real ones",
+            "A document names a rule or finding code (such as NC101 or PROT001) that no rule or gate defines. `harness rules` lists the rule codes; `harness explain CODE` shows one.",
+            WHY,
+        ),
+        Code(
+            "DOC004",
+            "error",
+            "Move detail into docs/ or architecture/ and link it; keep AGENTS.md a map",
+            "AGENTS.md is longer than its budget (150 lines by default, option `agents_max_lines`). It is the map an agent reads first; detail belongs in linked docs.",
+            WHY,
+        ),
+        Code(
+            "DOC005",
+            "error",
+            "Write the rule's docs sections and golden examples",
+            "A lint rule lacks a docs section (What it does, Why is this bad?, Example, Use instead) or golden examples (golden/CODE/ with at least one bad_*.py and one good_*.py).",
+            WHY,
+        ),
+        Code(
+            "DOC006",
+            "error",
+            "Regenerate the reference with the command its header names",
+            "The generated rules reference (docs/rules.md) differs from what the rules render now. Regenerate it with the command the file's header names.",
+            WHY,
+        ),
+        Code(
+            "DOC007",
+            "error",
+            "Create CLAUDE.md containing the line `@AGENTS.md`",
+            "AGENTS.md is missing, or CLAUDE.md is missing or does not include `@AGENTS.md` (so Claude Code would not read the map).",
+            WHY,
+        ),
+    )
+}
+
 REFERENCE = "docs/rules.md"
-REGENERATE = "python -m harness.lint.reference --write"
+REGENERATE = "python -m harness.catalog.reference --write"
 _OPTION = re.compile(r"(?<![\w-])(--[A-Za-z0-9][\w-]*)")
 _MAKE_TARGET = re.compile(r"^([A-Za-z0-9_.%/\- ]+?)\s*::?(?!=)")
 # Walks the click tree of harness.cli: {"sub command": {"options": [...], "commands": [...]}}.
@@ -172,6 +229,10 @@ def missing_paths(root: Path, doc_dir: Path, paths: list[str]) -> set[str]:
     return {p for p in missing if p.rstrip("/") not in ignored}
 
 
+def _problem(code: str, path: str, message: str, fix_title: str) -> Finding:
+    return CODES[code].finding(path, message, fix_title=fix_title)
+
+
 def known_codes() -> set[str]:
     """Codes of every lint rule and every gate finding."""
     import rules
@@ -180,11 +241,11 @@ def known_codes() -> set[str]:
         codes = {r.code for r in rules.all_rules()}
     except RuntimeError:
         codes = set()  # a broken registry (duplicate codes) is the rules gate's finding
+    from harness.lint.codes import ENGINE_CODES
+
+    codes.update(ENGINE_CODES)
     for gate_id in GATE_IDS:
-        try:
-            codes.update(load_gate(gate_id).codes)
-        except ImportError:
-            continue  # a gate module that does not exist yet defines no codes
+        codes.update(c.code for c in load_gate(gate_id).codes)
     return codes
 
 
@@ -203,15 +264,15 @@ def rule_findings(root: Path) -> list[Finding]:
     try:
         registered = rules.all_rules()
     except RuntimeError as err:
-        return [problem_finding("DOC005", "rules/__init__.py", str(err), "Fix the rule registry")]
+        return [_problem("DOC005", "rules/__init__.py", str(err), "Fix the rule registry")]
     findings = []
     for rule in registered:
         source = Path(sys.modules[rule.__module__].__file__ or "").resolve()
         rule_path = source.relative_to(root.resolve()).as_posix()
-        absent = [s for s in REQUIRED_SECTIONS if not rule.docs().get(s)]
+        absent = [s for s in REQUIRED_DOC_SECTIONS if not rule.docs().get(s)]
         if absent:
             findings.append(
-                problem_finding(
+                _problem(
                     "DOC005",
                     rule_path,
                     f"rule {rule.code} lacks docs sections: {', '.join(absent)}",
@@ -222,7 +283,7 @@ def rule_findings(root: Path) -> list[Finding]:
         for kind in ("bad", "good"):
             if not any(golden.glob(f"{kind}_*.py")):
                 findings.append(
-                    problem_finding(
+                    _problem(
                         "DOC005",
                         rule_path,
                         f"rule {rule.code} has no golden/{rule.code}/{kind}_*.py example",
@@ -236,11 +297,9 @@ def reference_findings(root: Path, reference_path: str = REFERENCE) -> list[Find
     """DOC006: the committed rules reference differs from what the renderer produces now."""
     if not _rules_live_in(root):
         return []
-    try:
-        reference = importlib.import_module("harness.lint.reference")
-    except ImportError:
-        return []  # no renderer in this checkout: nothing generated to compare
-    expected = reference.render_rules_reference()
+    from harness.catalog.reference import render_rules_reference
+
+    expected = render_rules_reference()
     try:
         committed = (root / reference_path).read_text(encoding="utf-8")
     except OSError:
@@ -251,7 +310,7 @@ def reference_findings(root: Path, reference_path: str = REFERENCE) -> list[Find
     named = re.search(r"Generated by `([^`]+)`", committed or "")
     command = named.group(1) if named else REGENERATE
     return [
-        problem_finding(
+        _problem(
             "DOC006",
             reference_path,
             f"{reference_path} {what}",

@@ -14,12 +14,12 @@ name without them existing, e.g. run outputs).
 from __future__ import annotations
 
 import fnmatch
-import time
 from pathlib import Path
 
-from harness.findings import Finding, GateResult
-from harness.gates import Gate, GateContext
+from harness.findings import Finding
+from harness.gates import Gate, GateContext, GateOutput
 from harness.gates.doc_checks import (
+    CODES,
     CommandIndex,
     known_codes,
     missing_paths,
@@ -27,13 +27,6 @@ from harness.gates.doc_checks import (
     rule_findings,
 )
 from harness.gates.doc_mentions import Mention, mentions
-from harness.gates.tool_run import (
-    OPTION_CODE,
-    OPTION_DOC,
-    option_findings,
-    problem_finding,
-    with_fingerprints,
-)
 
 CORE_DOCS = ("AGENTS.md", "CLAUDE.md", "README.md")
 AGENTS_MAX_LINES = 150
@@ -50,17 +43,7 @@ def doc_files(root: Path, extra: list[str]) -> list[str]:
 
 
 def _finding(code: str, path: str, mention: Mention, message: str, fix_title: str) -> Finding:
-    return Finding(
-        rule=code,
-        severity="error",
-        path=path,
-        line=mention.line,
-        col=mention.col,
-        message=message,
-        fix_title=fix_title,
-        why="Agents act on what the docs say; a stale path or command sends them the wrong way.",
-        doc=f"harness explain {code}",
-    )
+    return CODES[code].finding(path, message, mention.line, mention.col, fix_title=fix_title)
 
 
 def check_document(
@@ -135,11 +118,7 @@ OPTIONS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def run(ctx: GateContext) -> GateResult:
-    start = time.perf_counter()
-    bad_options = option_findings(ctx.root, "docs", ctx.options, OPTIONS)
-    if bad_options:
-        return GateResult("docs", ok=False, findings=bad_options)
+def run(ctx: GateContext) -> GateOutput:
     files = doc_files(ctx.root, [str(f) for f in ctx.options.get("files", [])])
     ignore = [str(p) for p in ctx.options.get("ignore_paths", [])]
     commands = CommandIndex(ctx.root)
@@ -151,11 +130,10 @@ def run(ctx: GateContext) -> GateResult:
             texts[path] = (ctx.root / path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             findings.append(
-                problem_finding(
-                    "DOC001",
+                CODES["DOC001"].finding(
                     path,
                     f"cannot read {path}: {err}",
-                    f"Make {path} a readable UTF-8 file",
+                    fix_title=f"Make {path} a readable UTF-8 file",
                 )
             )
     flagged = [
@@ -168,22 +146,20 @@ def run(ctx: GateContext) -> GateResult:
     agents = ctx.root / "AGENTS.md"
     if not agents.is_file():
         findings.append(
-            problem_finding(
-                "DOC007",
+            CODES["DOC007"].finding(
                 "AGENTS.md",
                 "AGENTS.md is missing: agents have no map of the repository",
-                "Write AGENTS.md: what this repo is, the commands, where things live, how to read `harness check`",
+                fix_title="Write AGENTS.md: what this repo is, the commands, where things live, how to read `harness check`",
             )
         )
     else:
         count = len(agents.read_text(encoding="utf-8", errors="replace").splitlines())
         if count > max_lines:
             findings.append(
-                problem_finding(
-                    "DOC004",
+                CODES["DOC004"].finding(
                     "AGENTS.md",
                     f"AGENTS.md has {count} lines, over its budget of {max_lines}",
-                    "Move detail into docs/ or architecture/ and link it; keep AGENTS.md a map",
+                    fix_title="Move detail into docs/ or architecture/ and link it; keep AGENTS.md a map",
                 )
             )
     claude = ctx.root / "CLAUDE.md"
@@ -191,47 +167,20 @@ def run(ctx: GateContext) -> GateResult:
         encoding="utf-8", errors="replace"
     ):
         findings.append(
-            problem_finding(
-                "DOC007",
+            CODES["DOC007"].finding(
                 "CLAUDE.md",
                 "CLAUDE.md is missing or does not include `@AGENTS.md`",
-                "Create CLAUDE.md containing the line `@AGENTS.md`",
+                fix_title="Create CLAUDE.md containing the line `@AGENTS.md`",
             )
         )
     findings.extend(rule_findings(ctx.root))
     findings.extend(reference_findings(ctx.root))
-    return GateResult(
-        "docs",
-        ok=not any(f.severity == "error" for f in findings),
-        duration_s=time.perf_counter() - start,
-        findings=with_fingerprints(ctx.root, findings),
-        metrics={"documents": len(files), "problems": len(findings)},
-    )
+    return GateOutput(findings, {"documents": len(files), "problems": len(findings)})
 
 
 GATE = Gate(
-    id="docs",
-    tier="full",
     description="AGENTS.md and architecture docs name only paths, commands and codes that exist",
     run=run,
-    codes={
-        OPTION_CODE: OPTION_DOC,
-        "DOC001": "A document (AGENTS.md, README.md, CLAUDE.md, architecture/*.md) names a "
-        "path in backticks that does not exist, relative to the repository root or to the "
-        "document. Fix the path or create the file.",
-        "DOC002": "A document names a command that does not exist: a `harness` subcommand or "
-        "option, a `make` target, or a `python -m` module that does not resolve.",
-        "DOC003": "A document names a rule or finding code (such as NC101 or PROT001) that no "
-        "rule or gate defines. `harness rules` lists the rule codes; `harness explain CODE` "
-        "shows one.",
-        "DOC004": "AGENTS.md is longer than its budget (150 lines by default, option "
-        "`agents_max_lines`). It is the map an agent reads first; detail belongs in linked docs.",
-        "DOC005": "A lint rule lacks a docs section (What it does, Why is this bad?, Example, "
-        "Use instead) or golden examples (golden/CODE/ with at least one bad_*.py and one "
-        "good_*.py).",
-        "DOC006": "The generated rules reference (docs/rules.md) differs from what the rules "
-        "render now. Regenerate it with the command the file's header names.",
-        "DOC007": "AGENTS.md is missing, or CLAUDE.md is missing or does not include "
-        "`@AGENTS.md` (so Claude Code would not read the map).",
-    },
+    codes=tuple(CODES.values()),
+    options=OPTIONS,
 )

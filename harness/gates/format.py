@@ -8,23 +8,31 @@ format (files ruff cannot parse).
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
-from harness.findings import Edit, Finding, Fix, GateResult
-from harness.gates import Gate, GateContext
-from harness.gates.tool_run import (
-    OPTION_CODE,
-    OPTION_DOC,
-    option_findings,
-    problem_finding,
-    ruff_command,
-    ruff_targets,
-    run_tool,
-    with_fingerprints,
-)
+from harness.codes import Code
+from harness.findings import Edit, Finding, Fix
+from harness.gates import Gate, GateContext, GateOutput
+from harness.gates.tool_run import ruff_command, ruff_targets, run_tool
 
 FIX_TITLE = "Run `ruff format` on the file (or `harness check --fix`)"
+UNFORMATTED = Code(
+    "FMT001",
+    "error",
+    FIX_TITLE,
+    "The file is not formatted the way `ruff format` (line length 100, config in pyproject.toml) "
+    "would format it. The finding points at the first line the formatter changes. Run `ruff "
+    "format PATH` or `harness check --fix` to apply the formatting.",
+    why="One formatting, applied by a tool, keeps diffs about behaviour rather than layout.",
+)
+CANNOT_FORMAT = Code(
+    "FMT002",
+    "warning",
+    "Fix the syntax error so the file parses",
+    "ruff format could not run, or could not parse a file. A parse failure is reported at the "
+    "syntax error's position; a missing ruff means the environment running harness lacks it "
+    "(`make install` installs it).",
+)
 MAX_FIXES = 20  # whole-file fixes cost one ruff run each; past this, the finding has only a title
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
 _PARSE_ERROR = re.compile(r"^error: Failed to parse (.+?):(\d+):(\d+): (.*)$", re.IGNORECASE)
@@ -61,15 +69,11 @@ def _parse_failures(stderr: str) -> list[Finding]:
         if match:
             path, row, col, reason = match.groups()
             findings.append(
-                Finding(
-                    rule="FMT002",
-                    severity="warning",
-                    path=path.removeprefix("./"),
-                    line=int(row),
-                    col=int(col),
-                    message=f"ruff cannot format this file: {reason}",
-                    fix_title="Fix the syntax error so the file parses",
-                    doc="harness explain FMT002",
+                CANNOT_FORMAT.finding(
+                    path.removeprefix("./"),
+                    f"ruff cannot format this file: {reason}",
+                    int(row),
+                    int(col),
                 )
             )
     return findings
@@ -94,28 +98,23 @@ def whole_file_fix(root: Path, path: str) -> Fix | None:
 OPTIONS: dict[str, type | tuple[type, ...]] = {}
 
 
-def run(ctx: GateContext) -> GateResult:
-    start = time.perf_counter()
-    bad_options = option_findings(ctx.root, "format", ctx.options, OPTIONS)
-    if bad_options:
-        return GateResult("format", ok=False, findings=bad_options)
+def run(ctx: GateContext) -> GateOutput:
     targets = ruff_targets(ctx)
     if not targets:
-        return GateResult("format", ok=True, metrics={"files_unformatted": 0})
+        return GateOutput(metrics={"files_unformatted": 0})
     base = [*ruff_command(), "format", "--force-exclude"]
     checked = run_tool([*base, "--check", "--diff", *targets], ctx.root)
     parse_failures = _parse_failures(checked.stderr)
     could_not_run = checked.problem or checked.returncode not in (0, 1, 2)
     if could_not_run or (checked.returncode == 2 and not parse_failures):
-        finding = problem_finding(
-            "FMT002",
+        finding = CANNOT_FORMAT.finding(
             "pyproject.toml",
             f"ruff format could not run: {checked.problem or checked.tail(3)}",
-            "Install ruff where harness runs (`make install`) and check the [tool.ruff] table",
+            severity="error",
+            fix_title="Install ruff where harness runs (`make install`) and check the "
+            "[tool.ruff] table",
         )
-        return GateResult(
-            "format", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
-        )
+        return GateOutput([finding])
     # ruff also formats code blocks in Markdown; this gate is about Python sources only.
     unformatted = {
         path: line
@@ -130,40 +129,22 @@ def run(ctx: GateContext) -> GateResult:
             fixed, unformatted = sorted(unformatted), {}
     for index, (path, line) in enumerate(sorted(unformatted.items())):
         findings.append(
-            Finding(
-                rule="FMT001",
-                severity="error",
-                path=path.removeprefix("./"),
-                line=line,
-                col=1,
-                message=f"{path} is not formatted; ruff format would change it from line {line}",
-                fix_title=FIX_TITLE,
-                why="One formatting, applied by a tool, keeps diffs about behaviour rather than layout.",
-                doc="harness explain FMT001",
+            UNFORMATTED.finding(
+                path.removeprefix("./"),
+                f"{path} is not formatted; ruff format would change it from line {line}",
+                line,
                 fix=whole_file_fix(ctx.root, path) if index < MAX_FIXES else None,
             )
         )
-    return GateResult(
-        "format",
-        ok=not any(f.severity == "error" for f in findings),
-        duration_s=time.perf_counter() - start,
-        findings=with_fingerprints(ctx.root, findings),
-        metrics={"files_unformatted": len(unformatted), "files_formatted_by_fix": len(fixed)},
+    return GateOutput(
+        findings,
+        {"files_unformatted": len(unformatted), "files_formatted_by_fix": len(fixed)},
     )
 
 
 GATE = Gate(
-    id="format",
-    tier="fast",
     description="ruff format --check: every Python file is formatted",
     run=run,
-    codes={
-        OPTION_CODE: OPTION_DOC,
-        "FMT001": "The file is not formatted the way `ruff format` (line length 100, config in "
-        "pyproject.toml) would format it. The finding points at the first line the formatter "
-        "changes. Run `ruff format PATH` or `harness check --fix` to apply the formatting.",
-        "FMT002": "ruff format could not run, or could not parse a file. A parse failure is "
-        "reported at the syntax error's position; a missing ruff means the environment running "
-        "harness lacks it (`make install` installs it).",
-    },
+    codes=(UNFORMATTED, CANNOT_FORMAT),
+    options=OPTIONS,
 )

@@ -11,20 +11,13 @@ against is the base's unless the change's own lock was approved outside the chan
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from harness import protect
-from harness.findings import Finding, GateResult
-from harness.gates import Gate, GateContext
-from harness.gates.tool_run import (
-    OPTION_CODE,
-    OPTION_DOC,
-    option_findings,
-    problem_finding,
-    with_fingerprints,
-)
-from harness.policy import Policy, load_policy
+from harness.codes import Code
+from harness.findings import Finding
+from harness.gates import Gate, GateContext, GateOutput
+from harness.policy import Policy
 
 FIX_TITLE = (
     "Revert the change, or have a maintainer approve it: `harness protect approve --reason ...` "
@@ -38,29 +31,65 @@ _VERB = {
 }
 
 
-OPTIONS: dict[str, type | tuple[type, ...]] = {}
+SEAL_BROKEN = Code(
+    "PROT001",
+    "error",
+    FIX_TITLE,
+    "A sealed file (one matching a glob in architecture/protected.toml: the evaluation, data "
+    "preparation, benchmark code, the checker in harness/ and rules/, golden files, the "
+    "contracts, the allowed signers or the manifest itself) or a sealed table (pyproject.toml "
+    "[tool.harness]) differs from the hash in the trusted architecture/protected.lock.json, or "
+    "was added or deleted. With --base the trusted lock is the base's unless a maintainer "
+    "approved the change's own. Agents must not edit what defines the metric or the checks. "
+    "Revert the change; if it is intended, a maintainer runs `harness protect approve --reason "
+    "TEXT` and commits the lock with their SSH signature (see architecture/trust.md).",
+    WHY,
+)
+NO_MANIFEST = Code(
+    "PROT002",
+    "error",
+    "Restore the manifest and lock from git, or ask a maintainer to run "
+    "`harness protect approve --reason ...`",
+    "The protected-file manifest (architecture/protected.toml) or its lock "
+    "(architecture/protected.lock.json) is missing or malformed, so sealed files cannot be "
+    "verified. Restore them from git, or have a maintainer create the lock with `harness protect "
+    "approve --reason TEXT`.",
+    WHY,
+)
+APPROVED = Code(
+    "PROT003",
+    "warning",
+    "Check that the recorded reason covers every approved path",
+    "With --base, the approvals log in architecture/protected.lock.json gained entries since the "
+    "base ref and the approval counts: the lock was committed with a maintainer's SSH signature "
+    "(a key in the base's architecture/allowed_signers) or the hosted workflow passed "
+    "--maintainer-approval. A warning, so a reviewer checks that the recorded reason covers "
+    "every path.",
+    WHY,
+)
+SELF_APPROVED = Code(
+    "PROT004",
+    "error",
+    "Ask a maintainer to approve: they commit the re-sealed lock with their SSH signature, or "
+    "the hosted workflow passes --maintainer-approval",
+    "With --base, architecture/protected.lock.json differs from the base's but no maintainer "
+    "approved it: `harness protect approve` was run inside the change, the lock was edited by "
+    "hand, or the commit holding it is unsigned or signed by a key the base does not allow. An "
+    "approval the change writes itself never counts, so the change is judged by the base's lock. "
+    "A maintainer approves by committing the re-sealed lock with their SSH signature (`git "
+    "commit -S`, gpg.format=ssh), or through the hosted workflow's maintainer label "
+    "(architecture/trust.md).",
+    WHY,
+)
 
 
-def run(ctx: GateContext) -> GateResult:
-    start = time.perf_counter()
-    bad_options = option_findings(ctx.root, "protected", ctx.options, OPTIONS)
-    if bad_options:
-        return GateResult("protected", ok=False, findings=bad_options)
-    policy: Policy = ctx.policy if ctx.policy is not None else load_policy(ctx.root, ctx.base)
+def run(ctx: GateContext) -> GateOutput:
+    policy: Policy = ctx.policy
     try:
         drifted = protect.drift(ctx.root, policy.manifest(), policy.lock())
     except (protect.ManifestError, OSError) as err:
-        finding = problem_finding(
-            "PROT002",
-            (getattr(err, "path", None) or protect.LOCK).split(" at ")[0],
-            str(err),
-            "Restore the manifest and lock from git, or ask a maintainer to run "
-            "`harness protect approve --reason ...`",
-            WHY,
-        )
-        return GateResult(
-            "protected", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
-        )
+        path = (getattr(err, "path", None) or protect.LOCK).split(" at ")[0]
+        return GateOutput([NO_MANIFEST.finding(path, str(err))])
     since = f"the approval in {protect.LOCK}" + (
         f" at {policy.base}" if policy.is_from_base else ""
     )
@@ -70,13 +99,7 @@ def run(ctx: GateContext) -> GateResult:
         lock_findings = _lock_findings(ctx.root, policy)
         metrics["approvals_since_base"] = len(lock_findings)
         findings.extend(lock_findings)
-    return GateResult(
-        "protected",
-        ok=not any(f.severity == "error" for f in findings),
-        duration_s=time.perf_counter() - start,
-        findings=with_fingerprints(ctx.root, findings),
-        metrics=metrics,
-    )
+    return GateOutput(findings, metrics)
 
 
 def _drift_finding(root: Path, drift: protect.Drift, since: str, policy: Policy) -> Finding:
@@ -94,17 +117,7 @@ def _drift_finding(root: Path, drift: protect.Drift, since: str, policy: Policy)
             what += f" ({', '.join(keys)})"
     else:
         line, what = 1, f"sealed file {drift.path} {_VERB[drift.kind]}"
-    return Finding(
-        rule="PROT001",
-        severity="error",
-        path=drift.file,
-        line=line,
-        col=1,
-        message=f"{what} since {since}; needs maintainer approval",
-        fix_title=FIX_TITLE,
-        why=WHY,
-        doc="harness explain PROT001",
-    )
+    return SEAL_BROKEN.finding(drift.file, f"{what} since {since}; needs maintainer approval", line)
 
 
 def _changed_keys(root: Path, policy: Policy, drift: protect.Drift) -> list[str]:
@@ -152,76 +165,20 @@ def _lock_findings(root: Path, policy: Policy) -> list[Finding]:
             else "the lock was rewritten without a new approval entry"
         )
         if policy.approval is not None:
-            findings.append(
-                _lock_finding(
-                    "PROT003",
-                    "warning",
-                    line,
-                    f"{recorded}; counted: {policy.approval.how}",
-                    "Check that the recorded reason covers every approved path",
-                )
-            )
+            message = f"{recorded}; counted: {policy.approval.how}"
+            findings.append(APPROVED.finding(protect.LOCK, message, line))
         else:
-            findings.append(
-                _lock_finding(
-                    "PROT004",
-                    "error",
-                    line,
-                    f"{recorded} inside the change under check, which does not count "
-                    f"({policy.refusal or 'no maintainer approval'}); sealed files are judged by "
-                    f"the lock at {policy.base}",
-                    "Ask a maintainer to approve: they commit the re-sealed lock with their SSH "
-                    "signature, or the hosted workflow passes --maintainer-approval",
-                )
+            message = (
+                f"{recorded} inside the change under check, which does not count "
+                f"({policy.refusal or 'no maintainer approval'}); sealed files are judged by the "
+                f"lock at {policy.base}"
             )
+            findings.append(SELF_APPROVED.finding(protect.LOCK, message, line))
     return findings
 
 
-def _lock_finding(code: str, severity, line: int, message: str, fix_title: str) -> Finding:
-    return Finding(
-        rule=code,
-        severity=severity,
-        path=protect.LOCK,
-        line=line,
-        col=1,
-        message=message,
-        fix_title=fix_title,
-        why=WHY,
-        doc=f"harness explain {code}",
-    )
-
-
 GATE = Gate(
-    id="protected",
-    tier="fast",
     description="sealed files and tables match the hashes a maintainer approved",
     run=run,
-    codes={
-        OPTION_CODE: OPTION_DOC,
-        "PROT001": "A sealed file (one matching a glob in architecture/protected.toml: the "
-        "evaluation, data preparation, benchmark code, the checker in harness/ and rules/, golden "
-        "files, the contracts, the allowed signers or the manifest itself) or a sealed table "
-        "(pyproject.toml [tool.harness]) differs from the hash in the trusted "
-        "architecture/protected.lock.json, or was added or deleted. With --base the trusted lock "
-        "is the base's unless a maintainer approved the change's own. Agents must not edit what "
-        "defines the metric or the checks. Revert the change; if it is intended, a maintainer "
-        "runs `harness protect approve --reason TEXT` and commits the lock with their SSH "
-        "signature (see architecture/trust.md).",
-        "PROT002": "The protected-file manifest (architecture/protected.toml) or its lock "
-        "(architecture/protected.lock.json) is missing or malformed, so sealed files cannot be "
-        "verified. Restore them from git, or have a maintainer create the lock with "
-        "`harness protect approve --reason TEXT`.",
-        "PROT003": "With --base, the approvals log in architecture/protected.lock.json gained "
-        "entries since the base ref and the approval counts: the lock was committed with a "
-        "maintainer's SSH signature (a key in the base's architecture/allowed_signers) or the "
-        "hosted workflow passed --maintainer-approval. A warning, so a reviewer checks that the "
-        "recorded reason covers every path.",
-        "PROT004": "With --base, architecture/protected.lock.json differs from the base's but no "
-        "maintainer approved it: `harness protect approve` was run inside the change, the lock was "
-        "edited by hand, or the commit holding it is unsigned or signed by a key the base does "
-        "not allow. An approval the change writes itself never counts, so the change is judged "
-        "by the base's lock. A maintainer approves by committing the re-sealed lock with their "
-        "SSH signature (`git commit -S`, gpg.format=ssh), or through the hosted workflow's "
-        "maintainer label (architecture/trust.md).",
-    },
+    codes=(SEAL_BROKEN, NO_MANIFEST, APPROVED, SELF_APPROVED),
 )

@@ -9,25 +9,31 @@ applicability. With ``--fix`` ruff applies the safe fixes itself (and the unsafe
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
-from harness.findings import Edit, Finding, Fix, GateResult
-from harness.gates import Gate, GateContext
+from harness.codes import Code
+from harness.findings import Edit, Finding, Fix
+from harness.gates import Gate, GateContext, GateOutput
 from harness.gates.format import first_changed_lines
-from harness.gates.tool_run import (
-    OPTION_CODE,
-    OPTION_DOC,
-    option_findings,
-    problem_finding,
-    ruff_command,
-    ruff_targets,
-    run_tool,
-    with_fingerprints,
-)
+from harness.gates.tool_run import ruff_command, ruff_targets, run_tool
 
 SYNTAX_CODE = "E999"  # ruff reports syntax errors as "invalid-syntax" without a code
+CANNOT_RUN = Code(
+    "RUFF001",
+    "error",
+    "Install ruff where harness runs (`make install`) and check the [tool.ruff] table",
+    "ruff check could not run or its JSON output could not be read: ruff is missing from the "
+    "environment running harness, or the [tool.ruff] configuration in pyproject.toml is invalid. "
+    "Every other code this gate reports is ruff's own; run `ruff rule CODE` for its "
+    "documentation.",
+)
+SYNTAX = Code(
+    SYNTAX_CODE,
+    "error",
+    "Fix the syntax error so the file parses",
+    "ruff could not parse the file: a syntax error. The finding points at it.",
+)
 
 
 def _relative(root: Path, filename: str) -> str:
@@ -103,14 +109,10 @@ def _reformat_after_fixes(root: Path, targets: list[str], unformatted_before: se
 OPTIONS: dict[str, type | tuple[type, ...]] = {}
 
 
-def run(ctx: GateContext) -> GateResult:
-    start = time.perf_counter()
-    bad_options = option_findings(ctx.root, "ruff", ctx.options, OPTIONS)
-    if bad_options:
-        return GateResult("ruff", ok=False, findings=bad_options)
+def run(ctx: GateContext) -> GateOutput:
     targets = ruff_targets(ctx)
     if not targets:
-        return GateResult("ruff", ok=True, metrics={"violations": 0})
+        return GateOutput(metrics={"violations": 0})
     args = [
         *ruff_command(),
         "check",
@@ -132,39 +134,18 @@ def run(ctx: GateContext) -> GateResult:
     except json.JSONDecodeError:
         items = None
     if checked.problem or not isinstance(items, list):
-        finding = problem_finding(
-            "RUFF001",
-            "pyproject.toml",
-            f"ruff check could not run: {checked.problem or checked.tail(3)}",
-            "Install ruff where harness runs (`make install`) and check the [tool.ruff] table",
-        )
-        return GateResult(
-            "ruff", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
-        )
-    findings = with_fingerprints(ctx.root, [finding_from_ruff(ctx.root, item) for item in items])
-    return GateResult(
-        "ruff",
-        ok=not findings,
-        duration_s=time.perf_counter() - start,
-        findings=findings,
-        metrics={
-            "violations": len(findings),
-            "fixable": sum(1 for f in findings if f.has_fix),
-        },
+        problem = f"ruff check could not run: {checked.problem or checked.tail(3)}"
+        return GateOutput([CANNOT_RUN.finding("pyproject.toml", problem)])
+    findings = [finding_from_ruff(ctx.root, item) for item in items]
+    return GateOutput(
+        findings,
+        {"violations": len(findings), "fixable": sum(1 for f in findings if f.has_fix)},
     )
 
 
 GATE = Gate(
-    id="ruff",
-    tier="fast",
     description="ruff check: pyflakes, pycodestyle, isort, bugbear and pyupgrade findings",
     run=run,
-    codes={
-        OPTION_CODE: OPTION_DOC,
-        "RUFF001": "ruff check could not run or its JSON output could not be read: ruff is "
-        "missing from the environment running harness, or the [tool.ruff] configuration in "
-        "pyproject.toml is invalid. Every other code this gate reports is ruff's own; run "
-        "`ruff rule CODE` for its documentation.",
-        SYNTAX_CODE: "ruff could not parse the file: a syntax error. The finding points at it.",
-    },
+    codes=(CANNOT_RUN, SYNTAX),
+    options=OPTIONS,
 )

@@ -17,21 +17,13 @@ import math
 import os
 import re
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from harness.findings import Finding, GateResult
-from harness.gates import Gate, GateContext
-from harness.gates.tool_run import (
-    OPTION_CODE,
-    OPTION_DOC,
-    code_under_check,
-    option_findings,
-    python_tool,
-    run_tool,
-    with_fingerprints,
-)
+from harness.codes import Code
+from harness.findings import Finding
+from harness.gates import Gate, GateContext, GateOutput
+from harness.gates.tool_run import code_under_check, python_tool, run_tool
 
 TRAIN_MODULE = "nanochat.train"
 TRAIN_FILE = "nanochat/train.py"
@@ -63,18 +55,52 @@ def parse_losses(log: str) -> list[float]:
     return losses
 
 
-def _finding(code: str, message: str, fix_title: str) -> Finding:
-    return Finding(
-        rule=code,
-        severity="error",
-        path=TRAIN_FILE,
-        line=1,
-        col=1,
-        message=message,
-        fix_title=fix_title,
-        why="If the tiny run cannot train, no experiment on this code means anything.",
-        doc=f"harness explain {code}",
-    )
+WHY = "If the tiny run cannot train, no experiment on this code means anything."
+RUN_FAILED = Code(
+    "SMOKE001",
+    "error",
+    f"Run `python -m {TRAIN_MODULE}` with the same flags and fix the error it prints",
+    "The smoke training run (`python -m nanochat.train` with a depth-2 model for 30 steps) exited "
+    "with an error. The message carries the trainer's error line; rerun the command to see all "
+    "of it.",
+    WHY,
+)
+NO_DATA = Code(
+    "SMOKE002",
+    "error",
+    "Run `make data` (or `python -m nanochat.data prepare`) before the smoke run",
+    "The smoke run found no prepared data (tokenizer or token shards). Run `make data` or "
+    "`python -m nanochat.data prepare`, or point NANOCHAT_BASE_DIR at prepared data.",
+    WHY,
+)
+BAD_LOSS = Code(
+    "SMOKE003",
+    "error",
+    "Check the optimizer step, the learning-rate schedule and the data order",
+    "The smoke run's training loss is missing, not finite, or did not fall from the first logged "
+    "step to the last: the model, optimizer or data order is broken.",
+    WHY,
+)
+BAD_SUMMARY = Code(
+    "SMOKE004",
+    "error",
+    "Write the summary with every key to the --summary-json path",
+    "The run's --summary-json is missing, malformed, lacks one of the summary keys (val_bpb, "
+    "training_seconds, total_seconds, peak_mem_mb, mfu_percent, total_tokens_M, num_steps, "
+    "num_params_M, depth) or has a non-finite val_bpb.",
+    WHY,
+)
+TIMED_OUT = Code(
+    "SMOKE005",
+    "error",
+    "Make the tiny run faster, or raise the gate's timeout_s option",
+    "The smoke run ran past its time limit (option timeout_s, default 300 s).",
+    WHY,
+)
+
+
+def _finding(code: Code, message: str, fix_title: str = "") -> Finding:
+    return code.finding(TRAIN_FILE, message, fix_title=fix_title)
 
 
 def loss_findings(losses: list[float]) -> list[Finding]:
@@ -82,7 +108,7 @@ def loss_findings(losses: list[float]) -> list[Finding]:
     if not losses:
         return [
             _finding(
-                "SMOKE003",
+                BAD_LOSS,
                 "the run logged no `step N | loss X` lines",
                 "Keep the trainer's step log format, or lower --log-every",
             )
@@ -90,7 +116,7 @@ def loss_findings(losses: list[float]) -> list[Finding]:
     if not all(math.isfinite(x) for x in losses):
         return [
             _finding(
-                "SMOKE003",
+                BAD_LOSS,
                 f"non-finite training loss in {losses}",
                 "Find the NaN/inf: check the learning rates, init and loss scaling",
             )
@@ -98,7 +124,7 @@ def loss_findings(losses: list[float]) -> list[Finding]:
     if losses[-1] >= losses[0]:
         return [
             _finding(
-                "SMOKE003",
+                BAD_LOSS,
                 f"loss did not fall: first {losses[0]:.4f}, last {losses[-1]:.4f}",
                 "Check the optimizer step, the learning-rate schedule and the data order",
             )
@@ -113,7 +139,7 @@ def summary_findings(summary_path: Path) -> tuple[list[Finding], dict[str, Any]]
     except (OSError, json.JSONDecodeError) as err:
         return [
             _finding(
-                "SMOKE004",
+                BAD_SUMMARY,
                 f"no readable --summary-json ({err})",
                 "Write the summary with every key to the --summary-json path",
             )
@@ -121,7 +147,7 @@ def summary_findings(summary_path: Path) -> tuple[list[Finding], dict[str, Any]]
     if not isinstance(summary, dict):
         return [
             _finding(
-                "SMOKE004",
+                BAD_SUMMARY,
                 "the summary JSON is not an object",
                 "Write a JSON object of summary keys",
             )
@@ -130,7 +156,7 @@ def summary_findings(summary_path: Path) -> tuple[list[Finding], dict[str, Any]]
     if missing:
         return [
             _finding(
-                "SMOKE004",
+                BAD_SUMMARY,
                 f"summary lacks {', '.join(missing)}",
                 "Add the missing keys to the trainer's summary",
             )
@@ -139,7 +165,7 @@ def summary_findings(summary_path: Path) -> tuple[list[Finding], dict[str, Any]]
     if not isinstance(bpb, int | float) or not math.isfinite(bpb):
         return [
             _finding(
-                "SMOKE004",
+                BAD_SUMMARY,
                 f"val_bpb is {bpb!r}, not a finite number",
                 "Make the final evaluation run and report val_bpb",
             )
@@ -150,12 +176,12 @@ def summary_findings(summary_path: Path) -> tuple[list[Finding], dict[str, Any]]
 def _failure(output: str, returncode: int) -> Finding:
     if PREPARE_HINT in output:
         return _finding(
-            "SMOKE002",
+            NO_DATA,
             "training data is not prepared: " + _error_line(output),
             "Run `make data` (or `python -m nanochat.data prepare`) before the smoke run",
         )
     return _finding(
-        "SMOKE001",
+        RUN_FAILED,
         f"the training run exited {returncode}: {_error_line(output)}",
         f"Run `python -m {TRAIN_MODULE}` with the same flags and fix the error it prints",
     )
@@ -176,11 +202,7 @@ OPTIONS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def run(ctx: GateContext) -> GateResult:
-    start = time.perf_counter()
-    bad_options = option_findings(ctx.root, "smoke-train", ctx.options, OPTIONS)
-    if bad_options:
-        return GateResult("smoke-train", ok=False, findings=bad_options)
+def run(ctx: GateContext) -> GateOutput:
     env = code_under_check(ctx.root)
     if "NANOCHAT_BASE_DIR" not in os.environ and (ctx.root / ".cache/nanochat").is_dir():
         env["NANOCHAT_BASE_DIR"] = str(ctx.root / ".cache/nanochat")
@@ -197,7 +219,7 @@ def run(ctx: GateContext) -> GateResult:
         if ran.problem:
             findings = [
                 _finding(
-                    "SMOKE005",
+                    TIMED_OUT,
                     ran.problem,
                     "Make the tiny run faster, or raise the gate's timeout_s option",
                 )
@@ -213,33 +235,13 @@ def run(ctx: GateContext) -> GateResult:
             )
     if losses:
         metrics.update({"first_loss": losses[0], "last_loss": losses[-1]})
-    return GateResult(
-        "smoke-train",
-        ok=not findings,
-        duration_s=time.perf_counter() - start,
-        findings=with_fingerprints(ctx.root, findings),
-        metrics=metrics,
-    )
+    return GateOutput(findings, metrics)
 
 
 GATE = Gate(
-    id="smoke-train",
-    tier="full",
-    description="a tiny CPU run of python -m nanochat.train: finite loss that falls, well-formed summary",
+    description="a tiny CPU run of python -m nanochat.train: finite loss that falls, "
+    "well-formed summary",
     run=run,
-    codes={
-        OPTION_CODE: OPTION_DOC,
-        "SMOKE001": "The smoke training run (`python -m nanochat.train` with a depth-2 model for "
-        "30 steps) exited with an error. The message carries the trainer's error line; rerun "
-        "the command to see all of it.",
-        "SMOKE002": "The smoke run found no prepared data (tokenizer or token shards). Run "
-        "`make data` or `python -m nanochat.data prepare`, or point NANOCHAT_BASE_DIR at "
-        "prepared data.",
-        "SMOKE003": "The smoke run's training loss is missing, not finite, or did not fall from "
-        "the first logged step to the last: the model, optimizer or data order is broken.",
-        "SMOKE004": "The run's --summary-json is missing, malformed, lacks one of the summary "
-        "keys (val_bpb, training_seconds, total_seconds, peak_mem_mb, mfu_percent, "
-        "total_tokens_M, num_steps, num_params_M, depth) or has a non-finite val_bpb.",
-        "SMOKE005": "The smoke run ran past its time limit (option timeout_s, default 300 s).",
-    },
+    codes=(RUN_FAILED, NO_DATA, BAD_LOSS, BAD_SUMMARY, TIMED_OUT),
+    options=OPTIONS,
 )

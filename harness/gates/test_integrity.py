@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,9 +22,10 @@ from functools import partial
 from pathlib import Path
 
 from harness import git, protect
+from harness.codes import Code
 from harness.errors import HarnessError
-from harness.findings import SEVERITY_RANK, Finding, GateResult, Severity
-from harness.gates import Gate, GateContext
+from harness.findings import SEVERITY_RANK, Finding, Severity
+from harness.gates import Gate, GateContext, GateOutput
 from harness.gates.test_collection import (
     INI_SECTIONS,
     added_narrowing,
@@ -34,14 +34,7 @@ from harness.gates.test_collection import (
     ini_narrowing,
 )
 from harness.gates.test_facts import CaseFacts, FileFacts, file_facts, loosened
-from harness.gates.tool_run import (
-    OPTION_CODE,
-    OPTION_DOC,
-    option_findings,
-    problem_finding,
-    with_fingerprints,
-)
-from harness.policy import Policy, load_policy
+from harness.policy import Policy
 
 TEST_PATTERNS = ("tests/*test_*.py", "tests/*_test.py")
 WHY = "A weaker test lets a regression through while the suite stays green."
@@ -51,20 +44,80 @@ def _is_test_file(path: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(path, p) for p in patterns)
 
 
+CODES: dict[str, Code] = {
+    code.code: code
+    for code in (
+        Code(
+            "TI001",
+            "error",
+            "Restore the test, or move it to another test file under the same name",
+            "A test function that exists at the base ref is gone from the working tree (its file was deleted, or the function was removed or renamed), or a parametrized test lost cases from a literal parametrize list. Deleting a failing test is the cheapest way to make a suite pass; restore it or move it under the same name.",
+            WHY,
+        ),
+        Code(
+            "TI002",
+            "error",
+            "Restore the removed assertions (or assert the new behaviour as precisely)",
+            "A test kept since the base ref has fewer assertions (assert statements, assert* calls, pytest.raises/warns) than before. Restore the checks or replace them with equally precise ones.",
+            WHY,
+        ),
+        Code(
+            "TI003",
+            "error",
+            "Remove the skip, xfail or collection narrowing and make the tests pass",
+            "A test (or the whole module) gained a skip or xfail: a pytest.mark.skip/skipif/xfail decorator, unittest skip decorator, pytestmark, or a pytest.skip()/pytest.xfail()/importorskip()/skipTest() call; or collection was narrowed: a conftest.py gained collect_ignore entries or a collection hook, or pytest addopts gained --ignore/--deselect/-k/-m. Make the tests pass instead.",
+            WHY,
+        ),
+        Code(
+            "TI004",
+            "error",
+            "Restore the tolerance, or have a maintainer acknowledge the new one",
+            "A tolerance in assert_close/allclose/isclose/approx/assertAlmostEqual got looser than at the base ref (larger rtol/atol/rel/abs/delta, fewer places/decimal), or a loose one was added where the default applied. Restore it, or justify the change.",
+            WHY,
+        ),
+        Code(
+            "TI005",
+            "error",
+            "Pass an existing git ref with --base (e.g. origin/main)",
+            "The base ref could not be compared: it does not exist or the directory is not a git repository. Pass an existing ref with --base.",
+            WHY,
+        ),
+        Code(
+            "TI006",
+            "error",
+            "Compare with the expected value again (==, approx, assert_close)",
+            "A test kept since the base ref compares with an expected value less often: an assertion such as `assert x == approx(0.55)` became a truthiness check (`assert x`), `is not None`, or a type check (`isinstance`, `type(x) is`). The count of assertions is unchanged, but what they prove is not. Compare with the expected value again. A deliberate change is acknowledged by a maintainer with `harness protect approve --acknowledge PATH` in a signed commit.",
+            WHY,
+        ),
+        Code(
+            "TI007",
+            "error",
+            "Assert the value the code under test must produce",
+            "An assertion that is always true (`assert True`, `assert 1`, `assert x == x`, `assert (x, 'message')`, `self.assertTrue(True)`) was added to a test: it checks nothing, and it does not count as an assertion, so replacing a real assert with it is reported here rather than as TI002. Assert the value the code must produce.",
+            WHY,
+        ),
+        Code(
+            "TI008",
+            "error",
+            "Expect the specific exception (and message) the code under test raises",
+            "A `pytest.raises`/`assertRaises` now accepts `Exception` or `BaseException` where the base expected a specific exception, or lost its `match=` pattern. Any error, a typo included, would pass the test. Expect the specific exception and message.",
+            WHY,
+        ),
+        Code(
+            "TI009",
+            "error",
+            "Call the code under test again from the test",
+            "A test no longer calls a project function it called at the base ref, and that function still exists: the test may no longer exercise the code it is named for (it checks a stand-in or a constant). Call the code under test again; a deliberate refactor (the call moved into a fixture) is acknowledged by a maintainer with `harness protect approve --acknowledge PATH`.",
+            WHY,
+        ),
+    )
+}
+
+
 def _finding(
     code: str, severity: Severity, path: str, line: int, message: str, fix_title: str, col: int = 1
 ) -> Finding:
-    return Finding(
-        rule=code,
-        severity=severity,
-        path=path,
-        line=max(line, 1),
-        col=col,
-        message=message,
-        fix_title=fix_title,
-        why=WHY,
-        doc=f"harness explain {code}",
-    )
+    return CODES[code].finding(path, message, line, col, fix_title=fix_title, severity=severity)
 
 
 def compare_file(
@@ -355,17 +408,9 @@ def acknowledged(root: Path, findings: list[Finding], policy: Policy) -> list[Fi
     return result
 
 
-def run(ctx: GateContext) -> GateResult:
-    start = time.perf_counter()
-    bad_options = option_findings(ctx.root, "test-integrity", ctx.options, OPTIONS)
-    if bad_options:
-        return GateResult("test-integrity", ok=False, findings=bad_options)
+def run(ctx: GateContext) -> GateOutput:
     if not ctx.base:
-        return GateResult(
-            "test-integrity",
-            ok=True,
-            skipped="no base ref: pass --base REF (or --changed) to compare tests",
-        )
+        return GateOutput(skipped="no base ref: pass --base REF (or --changed) to compare tests")
     patterns = tuple(ctx.options.get("patterns", TEST_PATTERNS))
     severity: Severity = ctx.options.get("severity", "error")
     if severity not in SEVERITY_RANK:
@@ -377,14 +422,8 @@ def run(ctx: GateContext) -> GateResult:
         base_text = {p: git.file_at(ctx.root, ctx.base, p) for p in changed + deleted}
         narrowing = collection_findings(ctx.root, ctx.base, all_changed, severity)
     except HarnessError as err:
-        finding = problem_finding(
-            "TI005",
-            ".",
-            f"cannot compare tests against {ctx.base!r}: {err}",
-            "Pass an existing git ref with --base (e.g. origin/main)",
-        )
-        return GateResult(
-            "test-integrity", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
+        return GateOutput(
+            [CODES["TI005"].finding(".", f"cannot compare tests against {ctx.base!r}: {err}")]
         )
     new_facts = {p: file_facts(text) for p in changed if (text := _read(ctx.root, p)) is not None}
     moved = {
@@ -410,58 +449,14 @@ def run(ctx: GateContext) -> GateResult:
         others = {n: m for n, m in moved.items() if m[0] != path}
         findings.extend(compare_file(path, base_facts, new, others, severity, still_exists))
         compared += 1
-    policy = ctx.policy if ctx.policy is not None else load_policy(ctx.root, ctx.base)
-    findings = acknowledged(ctx.root, findings, policy)
-    return GateResult(
-        "test-integrity",
-        ok=not any(f.severity == "error" for f in findings),
-        duration_s=time.perf_counter() - start,
-        findings=with_fingerprints(ctx.root, findings),
-        metrics={"test_files_compared": compared, "weakened": len(findings)},
-    )
+    findings = acknowledged(ctx.root, findings, ctx.policy)
+    return GateOutput(findings, {"test_files_compared": compared, "weakened": len(findings)})
 
 
 GATE = Gate(
-    id="test-integrity",
-    tier="full",
-    description="tests did not get weaker since --base: no deletions, fewer asserts, new skips or looser tolerances",
+    description="tests did not get weaker since --base: no deletions, weaker or fewer asserts, "
+    "new skips or looser tolerances",
     run=run,
-    codes={
-        OPTION_CODE: OPTION_DOC,
-        "TI001": "A test function that exists at the base ref is gone from the working tree (its "
-        "file was deleted, or the function was removed or renamed), or a parametrized test lost "
-        "cases from a literal parametrize list. Deleting a failing test is the cheapest way to "
-        "make a suite pass; restore it or move it under the same name.",
-        "TI002": "A test kept since the base ref has fewer assertions (assert statements, "
-        "assert* calls, pytest.raises/warns) than before. Restore the checks or replace them "
-        "with equally precise ones.",
-        "TI003": "A test (or the whole module) gained a skip or xfail: a pytest.mark.skip/"
-        "skipif/xfail decorator, unittest skip decorator, pytestmark, or a pytest.skip()/"
-        "pytest.xfail()/importorskip()/skipTest() call; or collection was narrowed: a "
-        "conftest.py gained collect_ignore entries or a collection hook, or pytest addopts gained "
-        "--ignore/--deselect/-k/-m. Make the tests pass instead.",
-        "TI004": "A tolerance in assert_close/allclose/isclose/approx/assertAlmostEqual got "
-        "looser than at the base ref (larger rtol/atol/rel/abs/delta, fewer places/decimal), or "
-        "a loose one was added where the default applied. Restore it, or justify the change.",
-        "TI005": "The base ref could not be compared: it does not exist or the directory is not "
-        "a git repository. Pass an existing ref with --base.",
-        "TI006": "A test kept since the base ref compares with an expected value less often: "
-        "an assertion such as `assert x == approx(0.55)` became a truthiness check "
-        "(`assert x`), `is not None`, or a type check (`isinstance`, `type(x) is`). The count of "
-        "assertions is unchanged, but what they prove is not. Compare with the expected value "
-        "again. A deliberate change is acknowledged by a maintainer with "
-        "`harness protect approve --acknowledge PATH` in a signed commit.",
-        "TI007": "An assertion that is always true (`assert True`, `assert 1`, `assert x == x`, "
-        "`assert (x, 'message')`, `self.assertTrue(True)`) was added to a test: it checks "
-        "nothing, and it does not count as an assertion, so replacing a real assert with it is "
-        "reported here rather than as TI002. Assert the value the code must produce.",
-        "TI008": "A `pytest.raises`/`assertRaises` now accepts `Exception` or `BaseException` "
-        "where the base expected a specific exception, or lost its `match=` pattern. Any error, "
-        "a typo included, would pass the test. Expect the specific exception and message.",
-        "TI009": "A test no longer calls a project function it called at the base ref, and that "
-        "function still exists: the test may no longer exercise the code it is named for (it "
-        "checks a stand-in or a constant). Call the code under test again; a deliberate "
-        "refactor (the call moved into a fixture) is acknowledged by a maintainer with "
-        "`harness protect approve --acknowledge PATH`.",
-    },
+    codes=tuple(CODES.values()),
+    options=OPTIONS,
 )

@@ -16,27 +16,42 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.findings import Finding, GateResult
-from harness.gates import Gate, GateContext
-from harness.gates.tool_run import (
-    OPTION_CODE,
-    OPTION_DOC,
-    code_under_check,
-    option_findings,
-    problem_finding,
-    python_tool,
-    run_tool,
-    with_fingerprints,
-)
+from harness.codes import Code
+from harness.findings import Finding
+from harness.gates import Gate, GateContext, GateOutput
+from harness.gates.tool_run import code_under_check, python_tool, run_tool
 
 GUARD_ENV = "HARNESS_IN_TESTS_GATE"
 DEFAULT_TIMEOUT_S = 900.0
 # pytest exit codes: 0 all passed, 1 some failed, 2 interrupted, 5 nothing collected.
 _PYTEST_RAN = {0, 1, 2, 5}
+FAILED = Code(
+    "TEST001",
+    "error",
+    "Make the test pass: fix the code, or the test if the behaviour changed on purpose",
+    "A test failed or errored. The finding points at the failing line in the test file (the last "
+    "traceback line in that file) and names the pytest node id; rerun it with `python -m pytest "
+    "NODE_ID` to see the full output.",
+    "A failing test is a behaviour the code promised and no longer keeps.",
+)
+UNCOLLECTABLE = Code(
+    "TEST002",
+    "error",
+    "Make the module importable (fix the import or syntax error it names)",
+    "pytest could not collect a test module (an import or syntax error), so none of its tests "
+    "ran. The finding names the error.",
+    "A module that cannot be collected runs none of its tests.",
+)
+DID_NOT_RUN = Code(
+    "TEST003",
+    "error",
+    "Run `python -m pytest` locally and fix what stops it (options, plugins, conftest)",
+    "pytest did not run to the end (bad options, a broken plugin or conftest, a timeout) or "
+    "collected no tests at all.",
+)
 
 
 def nested_run_reason(root: Path) -> str:
@@ -87,16 +102,11 @@ def findings_from_junit(xml_text: str) -> tuple[list[Finding], dict[str, float]]
             counts["errors"] += 1
             path = path or name.replace(".", "/") + ".py"
             findings.append(
-                Finding(
-                    rule="TEST002",
-                    severity="error",
-                    path=path,
-                    line=_failing_line(text, path) or 1,
-                    col=1,
-                    message=f"pytest cannot collect {path}: {_last_error_line(text)}",
+                UNCOLLECTABLE.finding(
+                    path,
+                    f"pytest cannot collect {path}: {_last_error_line(text)}",
+                    _failing_line(text, path) or 1,
                     fix_title=f"Make {path} importable (fix the import or syntax error it names)",
-                    why="A module that cannot be collected runs none of its tests.",
-                    doc="harness explain TEST002",
                 )
             )
             continue
@@ -107,17 +117,14 @@ def findings_from_junit(xml_text: str) -> tuple[list[Finding], dict[str, float]]
         node_id = "::".join(filter(None, [path, inner.replace(".", "::"), name]))
         def_line = int(case.get("line") or 0) + 1  # xunit1 writes 0-based lines
         verb = "failed" if problem.tag == "failure" else "errored"
+        reason = _first_line(problem.get("message") or problem.text or "")
         findings.append(
-            Finding(
-                rule="TEST001",
-                severity="error",
-                path=path,
-                line=_failing_line(text, path) or def_line,
-                col=1,
-                message=f"{node_id} {verb}: {_first_line(problem.get('message') or problem.text or '')}",
-                fix_title=f"Make {node_id} pass: fix the code, or the test if the behaviour changed on purpose",
-                why="A failing test is a behaviour the code promised and no longer keeps.",
-                doc="harness explain TEST001",
+            FAILED.finding(
+                path,
+                f"{node_id} {verb}: {reason}",
+                _failing_line(text, path) or def_line,
+                fix_title=f"Make {node_id} pass: fix the code, or the test if the behaviour "
+                "changed on purpose",
             )
         )
     return findings, counts
@@ -136,14 +143,10 @@ OPTIONS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def run(ctx: GateContext) -> GateResult:
-    start = time.perf_counter()
-    bad_options = option_findings(ctx.root, "tests", ctx.options, OPTIONS)
-    if bad_options:
-        return GateResult("tests", ok=False, findings=bad_options)
+def run(ctx: GateContext) -> GateOutput:
     reason = nested_run_reason(ctx.root)
     if reason:
-        return GateResult("tests", ok=True, skipped=reason)
+        return GateOutput(skipped=reason)
     args = [
         *python_tool("pytest"),
         "-q",
@@ -168,59 +171,28 @@ def run(ctx: GateContext) -> GateResult:
         )
         xml_text = junit.read_text(encoding="utf-8") if junit.exists() else ""
     if ran.problem or ran.returncode not in _PYTEST_RAN or not xml_text:
-        finding = problem_finding(
-            "TEST003",
-            "pyproject.toml",
-            f"pytest did not run to the end: {ran.problem or ran.tail(5)}",
-            "Run `python -m pytest` locally and fix what stops it (options, plugins, conftest)",
-        )
-        return GateResult(
-            "tests", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
-        )
+        problem = f"pytest did not run to the end: {ran.problem or ran.tail(5)}"
+        return GateOutput([DID_NOT_RUN.finding("pyproject.toml", problem)])
     try:
         findings, counts = findings_from_junit(xml_text)
     except ET.ParseError as err:
-        finding = problem_finding(
-            "TEST003",
-            "pyproject.toml",
-            f"pytest's JUnit XML is unreadable: {err}",
-            "Run pytest locally",
-        )
-        return GateResult(
-            "tests", ok=False, duration_s=time.perf_counter() - start, findings=[finding]
-        )
+        problem = f"pytest's JUnit XML is unreadable: {err}"
+        return GateOutput([DID_NOT_RUN.finding("pyproject.toml", problem)])
     if ran.returncode == 5:
         findings.append(
-            problem_finding(
-                "TEST003",
+            DID_NOT_RUN.finding(
                 "pyproject.toml",
                 "pytest collected no tests",
-                "Check [tool.pytest.ini_options] testpaths and the gate's `paths` option",
+                fix_title="Check [tool.pytest.ini_options] testpaths and the gate's `paths` option",
             )
         )
     counts["duration_s"] = round(counts["duration_s"], 3)
-    return GateResult(
-        "tests",
-        ok=not findings,
-        duration_s=time.perf_counter() - start,
-        findings=with_fingerprints(ctx.root, findings),
-        metrics=counts,
-    )
+    return GateOutput(findings, counts)
 
 
 GATE = Gate(
-    id="tests",
-    tier="full",
     description="pytest passes (JUnit XML parsed into findings)",
     run=run,
-    codes={
-        OPTION_CODE: OPTION_DOC,
-        "TEST001": "A test failed or errored. The finding points at the failing line in the test "
-        "file (the last traceback line in that file) and names the pytest node id; rerun it with "
-        "`python -m pytest NODE_ID` to see the full output.",
-        "TEST002": "pytest could not collect a test module (an import or syntax error), so none "
-        "of its tests ran. The finding names the error.",
-        "TEST003": "pytest did not run to the end (bad options, a broken plugin or conftest, a "
-        "timeout) or collected no tests at all.",
-    },
+    codes=(FAILED, UNCOLLECTABLE, DID_NOT_RUN),
+    options=OPTIONS,
 )

@@ -15,9 +15,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.findings import Finding
-
-STALE = "HC004"
-GREW = "HC007"
+from harness.lint.codes import BASELINE_GREW, STALE_BASELINE
 
 
 @dataclass(frozen=True)
@@ -84,15 +82,10 @@ def apply_baseline(
         is_checked = checked_paths is None or entry.path in checked_paths
         if is_checked and entry.fingerprint not in present:
             visible.append(
-                Finding(
-                    rule=STALE,
-                    severity="warning",
-                    path=baseline_path,
-                    line=_line_of(baseline_text, entry.fingerprint),
-                    col=1,
-                    message=f"stale baseline entry: {entry.rule} in {entry.path} no longer occurs",
-                    fix_title="Delete the entry from the baseline",
-                    doc=f"harness explain {STALE}",
+                STALE_BASELINE.finding(
+                    baseline_path,
+                    f"stale baseline entry: {entry.rule} in {entry.path} no longer occurs",
+                    _line_of(baseline_text, entry.fingerprint),
                 )
             )
     return BaselineOutcome(visible, hidden)
@@ -108,15 +101,10 @@ def baseline_growth(
     """HC007 for every entry in ``current`` that the baseline at ``base`` did not have."""
     before = {e.fingerprint for e in previous}
     return [
-        Finding(
-            rule=GREW,
-            severity="error",
-            path=baseline_path,
-            line=_line_of(text, e.fingerprint),
-            col=1,
-            message=f"baseline grew against {base}: new entry {e.rule} in {e.path}",
-            fix_title="Fix the finding instead of adding it to the baseline",
-            doc=f"harness explain {GREW}",
+        BASELINE_GREW.finding(
+            baseline_path,
+            f"baseline grew against {base}: new entry {e.rule} in {e.path}",
+            _line_of(text, e.fingerprint),
         )
         for e in current
         if e.fingerprint not in before

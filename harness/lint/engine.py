@@ -10,21 +10,19 @@ error (HC001) is found only in files some rule wanted to parse; the ruff gate se
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from harness.findings import Finding, fingerprint
+from harness.findings import Finding, with_fingerprints
+from harness.lint.codes import PARSE_ERROR
 from harness.lint.rule import Rule, RuleContext
 from harness.lint.suppressions import apply_suppressions
 from harness.lint.walk import walk_batched
-
-PARSE_ERROR = "HC001"
 
 
 @dataclass
@@ -85,16 +83,8 @@ def lint_text(
 
 
 def _parse_error(path: str, line: int, col: int, message: str) -> Finding:
-    return Finding(
-        rule=PARSE_ERROR,
-        severity="error",
-        path=path,
-        line=max(line, 1),
-        col=max(col, 1),
-        message=f"cannot parse: {message.strip().splitlines()[0] if message.strip() else 'syntax error'}",
-        fix_title="Fix the syntax error so the file parses",
-        doc=f"harness explain {PARSE_ERROR}",
-    )
+    first = message.strip().splitlines()[0] if message.strip() else "syntax error"
+    return PARSE_ERROR.finding(path, f"cannot parse: {first}", line, col)
 
 
 def _finding(path: str, visitor: Rule, raw: Any) -> Finding:
@@ -118,11 +108,4 @@ def _finding(path: str, visitor: Rule, raw: Any) -> Finding:
 def _with_fingerprints(findings: list[Finding], source: str) -> list[Finding]:
     """Sorted findings with fingerprints; repeats of one rule on identical lines are numbered."""
     lines = source.splitlines()
-    seen: Counter[tuple[str, str]] = Counter()
-    result = []
-    for f in sorted(findings, key=Finding.sort_key):
-        text = " ".join(lines[f.line - 1].split()) if 0 < f.line <= len(lines) else ""
-        occurrence = seen[(f.rule, text)]
-        seen[(f.rule, text)] += 1
-        result.append(replace(f, fingerprint=fingerprint(f.rule, f.path, text, occurrence)))
-    return result
+    return with_fingerprints(findings, lambda path: lines)

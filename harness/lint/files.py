@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.findings import Finding
-
-UNREADABLE = "HC005"
+from harness.lint.codes import UNREADABLE
 
 
 @dataclass
@@ -42,16 +41,7 @@ class SourceFile:
 
 
 def unreadable(path: str, why: str, line: int = 1) -> Finding:
-    return Finding(
-        rule=UNREADABLE,
-        severity="error",
-        path=path,
-        line=line,
-        col=1,
-        message=f"cannot lint {path}: {why}",
-        fix_title="Make the file readable UTF-8 Python text, or exclude it in [tool.harness] exclude",
-        doc=f"harness explain {UNREADABLE}",
-    )
+    return UNREADABLE.finding(path, f"cannot lint {path}: {why}", line)
 
 
 def is_excluded(path: str, patterns: Sequence[str]) -> bool:

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Literal
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from harness.config import type_names
 from harness.findings import Edit, Fix, Severity
 
 DOC_SECTIONS = (
@@ -37,6 +38,7 @@ DOC_SECTIONS = (
     "Fix safety",
     "Options",
 )
+REQUIRED_DOC_SECTIONS = DOC_SECTIONS[:4]  # every rule's docstring has these
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,9 @@ class Option:
     def validate(self, name: str, value: Any) -> str | None:
         """Return an error text when ``value`` is not acceptable, else None."""
         if isinstance(value, bool) and self.kind in (int, float):
-            return f"option {name!r} expects {self.kind.__name__}, got bool"
+            return f"option {name!r} expects {type_names(self.kind)}, got bool"
         if not isinstance(value, self.kind):
-            want = (
-                self.kind.__name__
-                if isinstance(self.kind, type)
-                else "/".join(k.__name__ for k in self.kind)
-            )
+            want = type_names(self.kind, "/")
             return f"option {name!r} expects {want}, got {type(value).__name__} {value!r}"
         return None
 

@@ -20,18 +20,9 @@ from harness import __version__
 from harness.config import Settings
 from harness.findings import Finding
 from harness.lint.cache import LintCache, atomic_write, content_hash, source_key
+from harness.lint.codes import ENGINE_CODES
 from harness.lint.files import SourceFile, expand, is_excluded, read_source, walk_python_files
 
-# Codes the engine itself emits, with their default severity.
-ENGINE_CODES = {
-    "HC001": "error",
-    "HC002": "error",
-    "HC003": "warning",
-    "HC004": "warning",
-    "HC005": "error",
-    "HC006": "error",
-    "HC007": "error",
-}
 _WORKER_STATE: dict[str, Any] = {}  # inherited by forked pool workers
 
 

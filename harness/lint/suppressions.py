@@ -15,10 +15,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from harness.findings import Edit, Finding, Fix
+from harness.lint.codes import MISSING_REASON, UNKNOWN_SUPPRESSED_CODE, UNUSED_SUPPRESSION
 
-MISSING_REASON = "HC002"
-UNUSED = "HC003"
-UNKNOWN_CODE = "HC006"
 MARKER = "harness:"
 _PATTERN = re.compile(r"#\s*harness:\s*ignore\[(?P<codes>[^\]]*)\]\s*(?P<reason>.*)$")
 
@@ -116,46 +114,30 @@ def _problems(
     active_codes: Collection[str],
     known_codes: Collection[str] | None,
 ) -> Iterable[Finding]:
-    at = {"path": path, "line": s.line, "col": s.col}
+    def at(code, message: str, **overrides) -> Finding:
+        return code.finding(path, message, s.line, s.col, **overrides)
+
     if not s.reason:
-        yield Finding(
-            rule=MISSING_REASON,
-            doc=f"harness explain {MISSING_REASON}",
-            severity="error",
-            message=f"suppression of {', '.join(s.codes) or 'nothing'} gives no reason",
-            fix_title="Write why the finding does not apply after the bracket",
-            **at,
+        yield at(
+            MISSING_REASON, f"suppression of {', '.join(s.codes) or 'nothing'} gives no reason"
         )
     for code in s.codes:
         if known_codes is not None and code not in known_codes:
-            is_sealed_code = code.startswith(("TI", "PROT"))
-            yield Finding(
-                rule=UNKNOWN_CODE,
-                doc=f"harness explain {UNKNOWN_CODE}",
-                severity="error",
-                message=f"suppression names unknown code {code!r}"
-                + (
-                    " (test-integrity and seal findings cannot be suppressed inline)"
-                    if is_sealed_code
-                    else ""
-                ),
-                fix_title=(
-                    "Remove it; a maintainer acknowledges the change with "
-                    "`harness protect approve --acknowledge PATH` in a signed commit"
-                    if is_sealed_code
-                    else "Use a code listed by `harness rules`, or remove the suppression"
-                ),
-                **at,
-            )
+            if code.startswith(("TI", "PROT")):
+                yield at(
+                    UNKNOWN_SUPPRESSED_CODE,
+                    f"suppression names {code!r}: test-integrity and seal findings cannot be "
+                    "suppressed inline",
+                    fix_title="Remove it; a maintainer acknowledges the change with "
+                    "`harness protect approve --acknowledge PATH` in a signed commit",
+                )
+            else:
+                yield at(UNKNOWN_SUPPRESSED_CODE, f"suppression names unknown code {code!r}")
         elif code in active_codes and (s.line, code) not in used:
-            yield Finding(
-                rule=UNUSED,
-                doc=f"harness explain {UNUSED}",
-                severity="warning",
-                message=f"unused suppression of {code}: no {code} finding on line {s.target}",
-                fix_title="Remove the suppression",
+            yield at(
+                UNUSED_SUPPRESSION,
+                f"unused suppression of {code}: no {code} finding on line {s.target}",
                 fix=_removal(s, line_text) if len(s.codes) == 1 else None,
-                **at,
             )
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.check import run_gate
 from harness.gates import GateContext
-from harness.gates.architecture import GATE
 
 CONTRACTS = """
 [tool.importlinter]
@@ -53,14 +53,14 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_kept_contracts_pass_with_metrics(project: Path) -> None:
-    result = GATE.run(GateContext(root=project))
+    result = run_gate("architecture", GateContext(root=project))
     assert result.ok and result.findings == []
     assert result.metrics["contracts_kept"] == 2 and result.metrics["contracts_broken"] == 0
 
 
 def test_indirect_violation_reports_the_chain_at_the_importing_line(project: Path) -> None:
     (project / "demoapp/core/helpers.py").write_text("X = 1\n\n\nimport demoapp.ui\n")
-    result = GATE.run(GateContext(root=project))
+    result = run_gate("architecture", GateContext(root=project))
     assert not result.ok
     forbidden = [f for f in result.findings if "'core-pure'" in f.message]
     assert [(f.rule, f.path, f.line) for f in forbidden] == [
@@ -75,7 +75,7 @@ def test_chain_message_shows_every_hop_with_line_numbers(project: Path) -> None:
     (project / "demoapp/core/helpers.py").write_text("X = 1\nimport demoapp.bridge\n")
     (project / "demoapp/bridge.py").write_text("import demoapp.ui\n")
     (project / "demoapp/ui.py").write_text("X = 2\n")
-    findings = GATE.run(GateContext(root=project)).findings
+    findings = run_gate("architecture", GateContext(root=project)).findings
     (forbidden,) = [f for f in findings if "'core-pure'" in f.message]
     assert forbidden.message.endswith(
         "demoapp.core.helpers -> demoapp.bridge (l.2) -> demoapp.ui (l.1)"
@@ -85,7 +85,11 @@ def test_chain_message_shows_every_hop_with_line_numbers(project: Path) -> None:
 
 def test_layer_violation_without_remediation_gets_the_default_fix(project: Path) -> None:
     (project / "demoapp/core/helpers.py").write_text("from demoapp import ui\n")
-    layer = [f for f in GATE.run(GateContext(root=project)).findings if "'layers'" in f.message]
+    layer = [
+        f
+        for f in run_gate("architecture", GateContext(root=project)).findings
+        if "'layers'" in f.message
+    ]
     assert layer and layer[0].path == "demoapp/core/helpers.py" and layer[0].line == 1
     assert layer[0].fix_title.startswith("Remove the import")
 
@@ -95,14 +99,14 @@ def test_module_missing_from_a_contract_is_info_not_failure(project: Path) -> No
         'source_modules = ["demoapp.core"]', 'source_modules = ["demoapp.core", "demoapp.later"]'
     )
     (project / "architecture/contracts.toml").write_text(text)
-    result = GATE.run(GateContext(root=project))
+    result = run_gate("architecture", GateContext(root=project))
     assert result.ok
     assert [(f.rule, f.severity) for f in result.findings] == [("ARCH003", "info")]
 
 
 def test_missing_contracts_file_is_arch002(project: Path) -> None:
     (project / "architecture/contracts.toml").unlink()
-    (finding,) = GATE.run(GateContext(root=project)).findings
+    (finding,) = run_gate("architecture", GateContext(root=project)).findings
     assert (finding.rule, finding.path) == ("ARCH002", "architecture/contracts.toml")
 
 
@@ -110,13 +114,13 @@ def test_invalid_contract_is_arch002_not_a_crash(project: Path) -> None:
     (project / "architecture/contracts.toml").write_text(
         CONTRACTS.replace('type = "layers"', 'type = "nonsense"')
     )
-    result = GATE.run(GateContext(root=project))
+    result = run_gate("architecture", GateContext(root=project))
     assert not result.ok and result.findings[0].rule == "ARCH002"
 
 
 def test_this_repository_keeps_its_contracts() -> None:
     root = Path(__file__).resolve().parents[2]
-    result = GATE.run(GateContext(root=root))
+    result = run_gate("architecture", GateContext(root=root))
     broken = [f"{f.path}:{f.line}: {f.message}" for f in result.findings if f.severity == "error"]
     assert broken == []
     assert result.metrics["contracts_kept"] >= 4

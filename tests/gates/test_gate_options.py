@@ -1,10 +1,17 @@
-"""Gate options from [tool.harness.gates.ID] are checked before a gate runs."""
+"""Gate options from [tool.harness.gates.ID] are checked by the runner before a gate runs: a
+bad one is a one-line configuration error (exit 2), the same as any other bad config."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from harness.gates import GateContext, load_gate
+import pytest
+from click.testing import CliRunner
+
+from harness.check import run_gate
+from harness.cli import main
+from harness.config import ConfigError
+from harness.gates import GateContext
 
 PYPROJECT = """[project]
 name = "demo"
@@ -17,34 +24,38 @@ timout_s = 10
 """
 
 
-def test_unknown_option_is_gate001_naming_the_accepted_ones(tmp_path: Path) -> None:
+def test_unknown_option_names_the_line_and_the_accepted_ones(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
-    result = load_gate("tests").run(GateContext(root=tmp_path, options={"timout_s": 10}))
-    (finding,) = result.findings
-    assert not result.ok
-    assert (finding.rule, finding.path, finding.line) == ("GATE001", "pyproject.toml", 8)
-    assert finding.message == (
-        "[tool.harness.gates.tests]: unknown option 'timout_s'; "
+    with pytest.raises(ConfigError) as raised:
+        run_gate("tests", GateContext(root=tmp_path, options={"timout_s": 10}))
+    assert str(raised.value) == (
+        "pyproject.toml:8: [tool.harness.gates.tests] timout_s: unknown option; "
         "options of this gate: args, markers, paths, timeout_s"
     )
 
 
-def test_mistyped_option_is_gate001_at_its_line(tmp_path: Path) -> None:
+def test_mistyped_option_names_its_line(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
-    result = load_gate("smoke-train").run(GateContext(root=tmp_path, options={"timeout_s": "soon"}))
-    (finding,) = result.findings
-    assert finding.line == 5
-    assert (
-        finding.message
-        == "[tool.harness.gates.smoke-train]: timeout_s = 'soon'; expected int or float"
-    )
+    with pytest.raises(ConfigError, match=r"^pyproject.toml:5: .* timeout_s = 'soon': expected"):
+        run_gate("smoke-train", GateContext(root=tmp_path, options={"timeout_s": "soon"}))
 
 
 def test_a_boolean_is_not_a_number(tmp_path: Path) -> None:
-    result = load_gate("docs").run(GateContext(root=tmp_path, options={"agents_max_lines": True}))
-    assert "is a boolean; expected int" in result.findings[0].message
+    with pytest.raises(ConfigError, match="agents_max_lines = True: expected int"):
+        run_gate("docs", GateContext(root=tmp_path, options={"agents_max_lines": True}))
 
 
 def test_gates_without_options_reject_any_key(tmp_path: Path) -> None:
-    result = load_gate("protected").run(GateContext(root=tmp_path, options={"strict": True}))
-    assert result.findings[0].message.endswith("options of this gate: none")
+    with pytest.raises(ConfigError, match="options of this gate: none$"):
+        run_gate("protected", GateContext(root=tmp_path, options={"strict": True}))
+
+
+def test_the_cli_reports_a_bad_option_in_one_line_with_exit_2(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["check", "--gate", "tests", "--root", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: pyproject.toml:8: [tool.harness.gates.tests] timout_s: unknown option; "
+        "options of this gate: args, markers, paths, timeout_s\n"
+    )

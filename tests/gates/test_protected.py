@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness import protect
+from harness.check import run_gate as run_named_gate
 from harness.gates import GateContext
-from harness.gates.protected import GATE
 
 MANIFEST = 'sealed = ["nanochat/evaluate.py", "golden/**", "architecture/protected.toml"]\n'
 
@@ -31,7 +31,7 @@ def sealed_repo(make_repo, git) -> Path:
 
 
 def run_gate(root: Path):
-    return GATE.run(GateContext(root=root))
+    return run_named_gate("protected", GateContext(root=root))
 
 
 def test_untouched_sealed_files_pass(sealed_repo: Path) -> None:
@@ -146,7 +146,7 @@ def test_an_approval_written_inside_the_change_is_prot004_at_its_line(
     git(sealed_repo, "tag", "sealed")
     (sealed_repo / "nanochat/evaluate.py").write_text("def bpb():\n    return 0.5\n")
     protect.approve(sealed_repo, reason="fix the byte count", who="Grace")
-    result = GATE.run(GateContext(root=sealed_repo, base="sealed"))
+    result = run_named_gate("protected", GateContext(root=sealed_repo, base="sealed"))
     assert not result.ok
     by_rule = {f.rule: f for f in result.findings}
     assert sorted(by_rule) == ["PROT001", "PROT004"]

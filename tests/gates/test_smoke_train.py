@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.check import run_gate
 from harness.gates import GateContext
-from harness.gates.smoke_train import GATE, loss_findings, parse_losses, summary_findings
+from harness.gates.smoke_train import loss_findings, parse_losses, summary_findings
 from nanochat.config import DataConfig
 from nanochat.data import prepare
 from nanochat.dataset import DEFAULT_CORPUS_DIR
@@ -39,7 +40,7 @@ def prepared_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.slow
 def test_tiny_real_run_passes_with_falling_loss_and_a_summary(prepared_base: Path) -> None:
-    result = GATE.run(GateContext(root=REPO, options={"args": TINY_RUN}))
+    result = run_gate("smoke-train", GateContext(root=REPO, options={"args": TINY_RUN}))
     assert result.ok, [f.message for f in result.findings]
     assert result.metrics["last_loss"] < result.metrics["first_loss"]
     assert result.metrics["num_steps"] == 20 and result.metrics["depth"] == 2
@@ -52,8 +53,9 @@ def test_unprepared_data_is_smoke002_with_the_prepare_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NANOCHAT_BASE_DIR", str(tmp_path / "empty"))
-    result = GATE.run(
-        GateContext(root=REPO, options={"args": ["--depth", "2", "--num-steps", "2"]})
+    result = run_gate(
+        "smoke-train",
+        GateContext(root=REPO, options={"args": ["--depth", "2", "--num-steps", "2"]}),
     )
     assert [f.rule for f in result.findings] == ["SMOKE002"]
     assert "nanochat.data prepare" in result.findings[0].fix_title
@@ -100,7 +102,7 @@ def test_summary_with_null_val_bpb_is_smoke004(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_run_that_exits_with_an_error_is_smoke001_with_its_error_line() -> None:
-    result = GATE.run(GateContext(root=REPO, options={"args": ["--no-such-flag"]}))
+    result = run_gate("smoke-train", GateContext(root=REPO, options={"args": ["--no-such-flag"]}))
     (finding,) = result.findings
     assert finding.rule == "SMOKE001" and finding.path == "nanochat/train.py"
     assert "exited 2: error: unrecognized arguments: --no-such-flag" in finding.message

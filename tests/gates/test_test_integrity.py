@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.check import run_gate
 from harness.gates import GateContext
-from harness.gates.test_integrity import GATE
 
 BASE_TEST = """import math
 
@@ -36,7 +36,7 @@ def repo(make_repo) -> Path:
 
 
 def check(root: Path, base: str | None = "base"):
-    return GATE.run(GateContext(root=root, base=base))
+    return run_gate("test-integrity", GateContext(root=root, base=base))
 
 
 def edit(root: Path, old: str, new: str) -> None:
@@ -140,10 +140,11 @@ def test_fewer_places_in_assert_almost_equal_is_looser(make_repo) -> None:
     assert [f.rule for f in check(root).findings] == ["TI004"]
 
 
-def test_unknown_base_ref_is_ti005_not_a_crash(repo: Path) -> None:
-    result = check(repo, base="no-such-ref")
-    assert not result.ok and result.findings[0].rule == "TI005"
-    assert "no-such-ref" in result.findings[0].message
+def test_unknown_base_ref_is_a_one_line_usage_error_not_a_crash(repo: Path) -> None:
+    from harness.errors import HarnessError
+
+    with pytest.raises(HarnessError, match="^git ref 'no-such-ref' not found; pass an existing"):
+        check(repo, base="no-such-ref")
 
 
 def test_unparsable_new_test_file_is_left_to_the_syntax_gates(repo: Path) -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.check import run_gate
 from harness.gates import GateContext
-from harness.gates.tests import GATE, GUARD_ENV
+from harness.gates.tests import GUARD_ENV
 
 PASSING = "def test_adds():\n    assert 1 + 1 == 2\n"
 FAILING = 'def test_subtracts():\n    x = 3 - 1\n    assert x == 1, "three minus one"\n'
@@ -23,7 +24,7 @@ def project(tmp_path: Path, files: dict[str, str]) -> Path:
 
 def test_one_passing_and_one_failing_test_gives_one_finding_at_the_assert(tmp_path: Path) -> None:
     root = project(tmp_path, {"tests/test_ok.py": PASSING, "tests/test_bad.py": FAILING})
-    result = GATE.run(GateContext(root=root))
+    result = run_gate("tests", GateContext(root=root))
     assert not result.ok
     (finding,) = result.findings
     assert (finding.rule, finding.path, finding.line) == ("TEST001", "tests/test_bad.py", 3)
@@ -33,7 +34,7 @@ def test_one_passing_and_one_failing_test_gives_one_finding_at_the_assert(tmp_pa
 
 def test_all_passing_is_ok_with_counts(tmp_path: Path) -> None:
     root = project(tmp_path, {"tests/test_ok.py": PASSING})
-    result = GATE.run(GateContext(root=root))
+    result = run_gate("tests", GateContext(root=root))
     assert result.ok and result.metrics["passed"] == 1 and result.metrics["failed"] == 0
 
 
@@ -41,7 +42,7 @@ def test_uncollectable_module_is_test002_and_other_tests_still_run(tmp_path: Pat
     root = project(
         tmp_path, {"tests/test_ok.py": PASSING, "tests/test_broken.py": "import not_a_module_xyz\n"}
     )
-    result = GATE.run(GateContext(root=root))
+    result = run_gate("tests", GateContext(root=root))
     assert [(f.rule, f.path, f.line) for f in result.findings] == [
         ("TEST002", "tests/test_broken.py", 1)
     ]
@@ -52,19 +53,19 @@ def test_uncollectable_module_is_test002_and_other_tests_still_run(tmp_path: Pat
 def test_markers_option_selects_tests(tmp_path: Path) -> None:
     marked = "import pytest\n\n\n@pytest.mark.slow\n" + FAILING
     root = project(tmp_path, {"tests/test_ok.py": PASSING, "tests/test_slow.py": marked})
-    result = GATE.run(GateContext(root=root, options={"markers": "not slow"}))
+    result = run_gate("tests", GateContext(root=root, options={"markers": "not slow"}))
     assert result.ok and result.metrics["passed"] == 1
 
 
 def test_no_tests_collected_is_test003(tmp_path: Path) -> None:
     root = project(tmp_path, {"tests/helper.py": "X = 1\n"})
-    result = GATE.run(GateContext(root=root))
+    result = run_gate("tests", GateContext(root=root))
     assert [f.rule for f in result.findings] == ["TEST003"]
 
 
 def test_inside_this_repositorys_pytest_run_the_gate_skips_itself() -> None:
     root = Path(__file__).resolve().parents[2]
-    result = GATE.run(GateContext(root=root))
+    result = run_gate("tests", GateContext(root=root))
     assert result.skipped.startswith("already inside")  # this suite's pytest run, or a gate run
 
 
@@ -73,12 +74,12 @@ def test_the_guard_variable_stops_a_nested_run_of_the_same_project(
 ) -> None:
     root = project(tmp_path, {"tests/test_ok.py": PASSING})
     monkeypatch.setenv(GUARD_ENV, str(root))
-    assert GUARD_ENV in GATE.run(GateContext(root=root)).skipped
+    assert GUARD_ENV in run_gate("tests", GateContext(root=root)).skipped
 
 
 def test_the_guard_variable_of_another_project_does_not_stop_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(GUARD_ENV, str(tmp_path / "elsewhere"))
-    result = GATE.run(GateContext(root=project(tmp_path, {"tests/test_ok.py": PASSING})))
+    result = run_gate("tests", GateContext(root=project(tmp_path, {"tests/test_ok.py": PASSING})))
     assert result.skipped == "" and result.ok

@@ -112,3 +112,17 @@ def test_sarif_from_the_cli_names_real_rules(cli, write):
         rule["name"] == "mutable-default-argument"
         and "Why is this bad?" in rule["help"]["markdown"]
     )
+
+
+def test_sarif_rules_declare_each_gate_code_at_its_own_severity():
+    from harness.catalog import sarif_rule_meta
+
+    meta = sarif_rule_meta({"PROT001", "PROT003", "HC003", "ARCH003"})
+    severities = {code: entry["severity"] for code, entry in meta.items()}
+    assert severities == {
+        "PROT001": "error",
+        "PROT003": "warning",
+        "HC003": "warning",
+        "ARCH003": "info",
+    }
+    assert meta["PROT003"]["help_text"].startswith("Check that the recorded reason covers")

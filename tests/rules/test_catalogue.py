@@ -6,7 +6,7 @@ import re
 import string
 from pathlib import Path
 
-from harness.lint.reference import REFERENCE_PATH, render_rules_reference
+from harness.catalog.reference import REFERENCE_PATH, render_rules_reference
 from harness.lint.rule import DOC_SECTIONS
 from rules import all_rules
 

@@ -1,8 +1,9 @@
 """What ``harness explain`` and ``harness rules`` show, and the rule metadata SARIF carries.
 
-Rule docs come from each rule's docstring sections; golden examples from
-``golden/<CODE>/bad_*.py`` and ``good_*.py``; gate codes (HC..., FMT..., ...) from each gate's
-``codes``. Returns plain dicts and strings; printing is the CLI's job.
+Presentation above the engine and the gates: rule docs come from each rule's docstring
+sections; golden examples from ``golden/<CODE>/bad_*.py`` and ``good_*.py``; every other code
+(HC..., FMT..., PROT..., ...) from its ``Code`` declaration, found through the gates and the
+engine. Returns plain dicts and strings; printing is the CLI's job.
 """
 
 from __future__ import annotations
@@ -10,17 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.codes import Code
 from harness.errors import HarnessError
-from harness.gates import GATE_IDS, Gate, load_gate
-
-SECTION_ORDER = (
-    "What it does",
-    "Why is this bad?",
-    "Example",
-    "Use instead",
-    "Fix safety",
-    "Options",
-)
+from harness.gates import load_gate
+from harness.lint.codes import ENGINE_CODES
+from harness.lint.rule import DOC_SECTIONS
+from harness.registry import GATE_IDS
 
 
 def rule_entry(rule: type) -> dict[str, Any]:
@@ -37,7 +33,7 @@ def rule_entry(rule: type) -> dict[str, Any]:
         "message": rule.message,
         "fix_title": rule.fix_title,
         "tags": list(rule.tags),
-        "sections": {k: docs[k] for k in SECTION_ORDER if k in docs},
+        "sections": {k: docs[k] for k in DOC_SECTIONS if k in docs},
         "options": [
             {"name": name, "default": option.default, "doc": option.doc}
             for name, option in sorted(rule.options.items())
@@ -58,30 +54,27 @@ def rules_table() -> list[dict[str, Any]]:
     return [rule_entry(r) for r in all_rules()]
 
 
-def available_gates() -> list[Gate]:
-    """Gates whose modules exist (a gate still being written is skipped, not an error)."""
-    gates = []
+def declared_codes() -> dict[str, tuple[str, Code]]:
+    """Every non-rule code with where it comes from: ``{code: (gate id or "engine", Code)}``."""
+    found: dict[str, tuple[str, Code]] = {}
     for gate_id in GATE_IDS:
-        try:
-            gates.append(load_gate(gate_id))
-        except ModuleNotFoundError as err:
-            if err.name != f"harness.gates.{gate_id.replace('-', '_')}":
-                raise
-    return gates
+        for code in load_gate(gate_id).codes:
+            found.setdefault(code.code, (f"gate {gate_id}", code))
+    for name, code in ENGINE_CODES.items():
+        found.setdefault(name, ("the lint engine", code))
+    return found
 
 
-def gate_code_entries() -> dict[str, dict[str, Any]]:
-    entries = {}
-    for gate in available_gates():
-        for code, text in gate.codes.items():
-            entries[code] = {
-                "code": code,
-                "kind": "gate",
-                "gate": gate.id,
-                "summary": _first_line(text),
-                "text": text,
-            }
-    return entries
+def code_entry(origin: str, code: Code) -> dict[str, Any]:
+    return {
+        "code": code.code,
+        "kind": "gate",
+        "gate": origin,
+        "severity": code.severity,
+        "fix_title": code.fix_title,
+        "summary": code.summary,
+        "text": code.doc,
+    }
 
 
 def golden_examples(root: Path, code: str) -> list[dict[str, str]]:
@@ -107,15 +100,16 @@ def explain(code: str, root: Path) -> dict[str, Any]:
     rule = rule_by_code(code)
     if rule is not None:
         return {**rule_entry(rule), "golden": golden_examples(root, code)}
-    entry = gate_code_entries().get(code)
-    if entry is None:
+    declared = declared_codes().get(code)
+    if declared is None:
         raise HarnessError(f"unknown code {code!r}; run `harness rules` to list the rule codes")
-    return entry
+    return code_entry(*declared)
 
 
 def explain_text(entry: dict[str, Any]) -> str:
     if entry["kind"] == "gate":
-        return f"{entry['code']} (gate {entry['gate']})\n\n{entry['text']}\n"
+        head = f"{entry['code']} ({entry['gate']}, {entry['severity']})"
+        return f"{head}\n\n{entry['text']}\n\nFix: {entry['fix_title']}\n"
     fixable = {"always": "fix available", "sometimes": "fix sometimes available"}
     head = f"{entry['code']} {entry['name']} ({entry['severity']}, {fixable.get(entry['fix_applicability'], 'no fix')})"
     parts = [head, "", entry["summary"]]
@@ -149,13 +143,14 @@ def rules_text(entries: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rules_markdown(entries: list[dict[str, Any]]) -> str:
-    lines = ["| code | name | severity | fixable | summary |", "|---|---|---|---|---|"]
+def rules_markdown(entries: list[dict[str, Any]], anchors: bool = False) -> str:
+    """The rules as a markdown table; ``anchors`` links each code to its section (docs/rules.md)."""
+    lines = ["| Code | Name | Severity | Autofix | Summary |", "|---|---|---|---|---|"]
     for e in entries:
+        code = f"[{e['code']}](#{e['code'].lower()})" if anchors else e["code"]
+        fix = e["fix_applicability"] if e["fixable"] else "-"
         summary = e["summary"].replace("|", "\\|")
-        lines.append(
-            f"| {e['code']} | {e['name']} | {e['severity']} | {'yes' if e['fixable'] else 'no'} | {summary} |"
-        )
+        lines.append(f"| {code} | {e['name']} | {e['severity']} | {fix} | {summary} |")
     return "\n".join(lines) + "\n"
 
 
@@ -164,7 +159,7 @@ def sarif_rule_meta(codes: set[str]) -> dict[str, dict[str, Any]]:
     from rules import rule_by_code
 
     meta: dict[str, dict[str, Any]] = {}
-    gate_entries: dict[str, dict[str, Any]] | None = None
+    declared: dict[str, tuple[str, Code]] | None = None
     for code in sorted(codes):
         rule = rule_by_code(code)
         if rule is not None:
@@ -180,16 +175,16 @@ def sarif_rule_meta(codes: set[str]) -> dict[str, dict[str, Any]]:
                 "severity": entry["severity"],
             }
             continue
-        if gate_entries is None:
-            gate_entries = gate_code_entries()
-        gate_entry = gate_entries.get(code)
-        if gate_entry is not None:
+        if declared is None:
+            declared = declared_codes()
+        if code in declared:
+            origin, declaration = declared[code]
             meta[code] = {
                 "name": code,
-                "short": gate_entry["summary"],
-                "full": gate_entry["text"],
-                "help_text": gate_entry["text"],
-                "help_markdown": gate_entry["text"],
-                "severity": "error",
+                "short": declaration.summary,
+                "full": declaration.doc,
+                "help_text": f"{declaration.fix_title}. Run `harness explain {code}`.",
+                "help_markdown": f"{declaration.doc}\n\n**Fix:** {declaration.fix_title}",
+                "severity": declaration.severity,
             }
     return meta
