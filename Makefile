@@ -5,7 +5,6 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export NANOCHAT_BASE_DIR ?= $(CURDIR)/.cache/nanochat
 
 .PHONY: install data check test bench snapshots clean
 

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.codes import SAME_CONCEPT
 from harness.config import ConfigError, Settings, key_line, type_names
 from harness.errors import HarnessError
-from harness.findings import SEVERITY_RANK, CheckReport, GateResult, with_fingerprints
+from harness.findings import SEVERITY_RANK, CheckReport, Finding, GateResult, with_fingerprints
 from harness.gates import Gate, GateContext, load_gate
 from harness.registry import GATE_IDS, TIERS
 
@@ -75,6 +76,8 @@ def repo_relative(root: Path, paths: Sequence[str], cwd: Path) -> tuple[str, ...
             root = root.resolve()
         if not absolute.is_relative_to(root):
             raise HarnessError(f"{raw}: outside the repository {root}; pass paths inside it")
+        if not (absolute.exists() or absolute.is_symlink()):
+            raise HarnessError(f"{raw}: no such file or folder; pass paths that exist")
         result.append(absolute.relative_to(root).as_posix())
     return tuple(result)
 
@@ -125,10 +128,9 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
     gates = select_gates(settings, request)
     is_diff = request.changed or request.base is not None
     # --fast with file names (pre-commit passes the staged files) checks exactly those files.
-    changed = (
-        explicit if request.fast and explicit and not is_diff else changed_paths(root, request)
-    )
-    if changed is None or changed is explicit:
+    is_from_args = request.fast and bool(explicit) and not is_diff
+    changed = explicit if is_from_args else changed_paths(root, request)
+    if changed is None or is_from_args:
         paths = explicit
     elif explicit and "." not in explicit:
         is_under = lambda p: any(p == e or p.startswith(e.rstrip("/") + "/") for e in explicit)  # noqa: E731
@@ -152,10 +154,16 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
     checker = os.environ.get(judge.JUDGE_ENV) or (
         "the running harness" if request.base is None else "the running harness (the trusted code)"
     )
+    notes = []
+    if changed is not None and not paths:
+        against = "the staged or given files" if is_from_args else request.base or "HEAD"
+        notes.append(f"no file was checked: nothing changed against {against}")
+    results = merge_same_site(run_gates(contexts, request.fix), settings.fail_severity)
     return CheckReport(
-        gates=run_gates(contexts, request.fix),
+        gates=results,
         fail_severity=settings.fail_severity,
         judged_by={"policy": policy.source, "checker": checker},
+        notes=notes,
     )
 
 
@@ -255,3 +263,48 @@ def _line_reader(root: Path):
             return []
 
     return lines_of
+
+
+def merge_same_site(results: list[GateResult], fail_severity: str) -> list[GateResult]:
+    """One finding per site and concept: codes of one ``SAME_CONCEPT`` group at one site (or
+    anywhere in one file, for file-wide groups) and exact repeats are reported once, by the
+    most severe finding (ours before a tool's, then gate order), naming the others."""
+    group_of = {code: i for i, (codes, _) in enumerate(SAME_CONCEPT) for code in codes}
+    sites: dict[tuple, list[tuple[int, Finding]]] = {}
+    for index, result in enumerate(results):
+        for finding in result.findings:
+            group = group_of.get(finding.rule)
+            if group is None:
+                key: tuple = ("same", finding.rule, finding.path, finding.line, finding.message)
+            elif SAME_CONCEPT[group][1] == "file":
+                key = (group, finding.path)
+            else:
+                key = (group, finding.path, finding.line)
+            sites.setdefault(key, []).append((index, finding))
+    dropped: set[int] = set()
+    replaced: dict[int, Finding] = {}
+    for entries in sites.values():
+        if len(entries) < 2:
+            continue
+        ranked = sorted(
+            entries, key=lambda e: (-SEVERITY_RANK[e[1].severity], not _is_ours(e[1]), e[0])
+        )
+        keep = ranked[0][1]
+        others = sorted({f.rule for _, f in ranked[1:]} - {keep.rule})
+        if others:
+            replaced[id(keep)] = replace(
+                keep, message=f"{keep.message} (same site: {', '.join(others)})"
+            )
+        dropped.update(id(f) for _, f in ranked[1:])
+    floor = SEVERITY_RANK[fail_severity]
+    merged = []
+    for result in results:
+        findings = [replaced.get(id(f), f) for f in result.findings if id(f) not in dropped]
+        failing = any(SEVERITY_RANK[f.severity] >= floor for f in findings)
+        merged.append(replace(result, findings=findings, ok=bool(result.skipped) or not failing))
+    return merged
+
+
+def _is_ours(finding: Finding) -> bool:
+    """A code of this harness (rules NC*, engine HC*), whose message and fix name the site."""
+    return finding.rule.startswith(("NC", "HC"))

@@ -1,8 +1,10 @@
 """The ``harness`` command line: parse arguments, call one function, print, exit.
 
-Exit codes: 0 clean, 1 findings at or above the failing severity, 2 usage or internal error
-(printed as one ``error: ...`` line). Heavy modules are imported inside the commands so that
-``harness check --fast`` starts quickly.
+Exit codes: 0 clean, 1 findings at or above the failing severity, 2 usage or internal error.
+Every failure is one ``error: ...`` line: ``HarnessGroup.main`` turns a bad argument (click's
+usage errors), a ``HarnessError`` (its class carries the exit code) and an unexpected crash
+into that line; no command has its own try/except. Heavy modules are imported inside the
+commands so that ``harness check --fast`` starts quickly.
 """
 
 from __future__ import annotations
@@ -19,9 +21,35 @@ from harness.report import FORMATS
 SEVERITIES = ("error", "warning", "info")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
     click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+    sys.exit(code)
+
+
+class HarnessGroup(click.Group):
+    """The command group whose every failure is one line with the exit code it carries."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):  # noqa: ARG002
+        from harness.errors import HarnessError
+
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as err:
+            where = f"; run `{err.ctx.command_path} --help`" if err.ctx else ""
+            _fail(f"{err.format_message().rstrip('.')}{where}", err.exit_code)
+        except click.ClickException as err:
+            _fail(err.format_message(), err.exit_code)
+        except click.Abort:
+            _fail("aborted", 1)
+        except HarnessError as err:
+            _fail(str(err), err.exit_code)
+        except OSError as err:
+            _fail(f"{err.filename or ''}: {err.strerror or err}".lstrip(": "))
+        except Exception as err:
+            if os.environ.get("HARNESS_TRACEBACK"):
+                raise
+            _fail(f"internal error: {type(err).__name__}: {err}; rerun with HARNESS_TRACEBACK=1")
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def _root(root: str | None) -> Path:
@@ -30,7 +58,7 @@ def _root(root: str | None) -> Path:
     return Path(root).absolute() if root else find_root(Path.cwd())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=HarnessGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="harness-nanochat", prog_name="harness")
 def main() -> None:
     """Checks, rules and gates for the nanochat repository."""
@@ -103,8 +131,9 @@ def check(
 ) -> None:
     """Run the gates and report their findings."""
     from harness.check import CheckRequest, run_check
-    from harness.errors import HarnessError
 
+    for option, path in (("--output", output), ("--json-output", json_output)):
+        _check_writable(option, path)
     request = CheckRequest(
         paths=paths,
         fast=fast,
@@ -117,17 +146,10 @@ def check(
         maintainer_approval=maintainer_approval,
     )
     repo = _root(root)
-    try:
-        report = run_check(repo, request)
-        rendered = _render(fmt, report, repo)
-        if json_output:
-            Path(json_output).write_text(_render("json", report, repo).text, encoding="utf-8")
-    except (HarnessError, OSError) as err:
-        _fail(str(err))
-    except Exception as err:
-        if os.environ.get("HARNESS_TRACEBACK"):
-            raise
-        _fail(f"internal error: {type(err).__name__}: {err}; rerun with HARNESS_TRACEBACK=1")
+    report = run_check(repo, request)
+    rendered = _render(fmt, report, repo)
+    if json_output:
+        Path(json_output).write_text(_render("json", report, repo).text, encoding="utf-8")
     if rendered.step_summary is not None:
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
             handle.write(rendered.step_summary)
@@ -136,6 +158,17 @@ def check(
     else:
         click.echo(rendered.text, nl=False)
     sys.exit(0 if report.ok else 1)
+
+
+def _check_writable(option: str, path: str | None) -> None:
+    """Refuse an output path whose folder is missing before any gate runs."""
+    from harness.errors import HarnessError
+
+    if path is None:
+        return
+    folder = Path(path).absolute().parent
+    if not folder.is_dir():
+        raise HarnessError(f"{option} {path}: folder {folder} does not exist; create it first")
 
 
 def _render(fmt: str, report, repo: Path):
@@ -182,12 +215,8 @@ def explain(code: str, fmt: str) -> None:
     """Show a rule's or gate code's docs and golden examples."""
     from harness.catalog import explain as explain_code
     from harness.catalog import explain_text
-    from harness.errors import HarnessError
 
-    try:
-        entry = explain_code(code, _root(None))
-    except HarnessError as err:
-        _fail(str(err))
+    entry = explain_code(code, _root(None))
     click.echo(
         json.dumps(entry, indent=2, ensure_ascii=False) if fmt == "json" else explain_text(entry),
         nl=fmt == "json",
@@ -221,15 +250,11 @@ def list_rules(fmt: str) -> None:
 def baseline(prune: bool) -> None:
     """Record the current rule findings in the baseline file (--prune: only shrink it)."""
     from harness.config import load_settings
-    from harness.errors import HarnessError
     from harness.lint.baseline import update_baseline
 
     repo = _root(None)
-    try:
-        settings = load_settings(repo)
-        before, after = update_baseline(repo, settings, prune)
-    except (HarnessError, OSError) as err:
-        _fail(str(err))
+    settings = load_settings(repo)
+    before, after = update_baseline(repo, settings, prune)
     click.echo(f"{settings.baseline}: {before} -> {after} entries")
 
 
@@ -253,13 +278,9 @@ def protect() -> None:
 def approve(reason: str, who: str | None, acknowledged: tuple[str, ...]) -> None:
     """Re-seal the manifest after an intended change; counts with --base only when a maintainer
     commits the lock with their signature (architecture/trust.md)."""
-    from harness.errors import HarnessError
     from harness.protect import approve as approve_manifest
 
-    try:
-        changed = approve_manifest(_root(None), reason, who, acknowledged)
-    except (HarnessError, OSError, ValueError) as err:
-        _fail(str(err))
+    changed = approve_manifest(_root(None), reason, who, acknowledged)
     for path in changed:
         click.echo(f"approved {path}")
     click.echo(f"manifest approved ({len(changed)} changed paths)")

@@ -63,3 +63,14 @@ class Code:
             fix=fix,
             fingerprint=fingerprint,
         )
+
+
+# Codes that name one concept, reported by different tools: at one site ("line") or anywhere in
+# one file ("file"), the check keeps one finding and names the others. Third-party codes are
+# ruff's (E722 bare except, S110 try-except-pass, BLE001 blind except, B006 mutable default,
+# E999 syntax error).
+SAME_CONCEPT: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"E722", "S110", "BLE001", "NC203"}), "line"),
+    (frozenset({"B006", "NC205"}), "line"),
+    (frozenset({"E999", "HC001", "FMT002"}), "file"),
+)

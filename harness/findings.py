@@ -145,6 +145,17 @@ class CheckReport:
     fail_severity: Severity = "error"
     # Who judged: the policy's source and the checker's ("working tree", "base main (1a2b3c)").
     judged_by: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the reader should know, one line each
+
+    def fixes(self) -> dict[str, dict[str, int]]:
+        """``{path: {code: count}}`` of what ``--fix`` changed, over every gate."""
+        merged: dict[str, dict[str, int]] = {}
+        for gate in self.gates:
+            for path, codes in (gate.metrics.get("fixes") or {}).items():
+                for code, count in codes.items():
+                    merged.setdefault(path, {})
+                    merged[path][code] = merged[path].get(code, 0) + count
+        return dict(sorted(merged.items()))
 
     @property
     def findings(self) -> list[Finding]:
@@ -177,6 +188,7 @@ class CheckReport:
             "summary": self.summary(),
             "judged_by": dict(sorted(self.judged_by.items())),
             "fail_severity": self.fail_severity,
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -186,4 +198,5 @@ class CheckReport:
             gates=[GateResult.from_dict(g) for g in data["gates"]],
             fail_severity=data.get("fail_severity", "error"),
             judged_by=dict(data.get("judged_by", {})),
+            notes=list(data.get("notes", [])),
         )

@@ -14,6 +14,9 @@ import re
 
 import libcst as cst
 
+from rules._syntax import call_name
+
+MODEL_NAMES = frozenset({"model", "self.model", "net", "module", "self.net", "self.module"})
 _EVAL_NAME = re.compile(
     r"^(eval|evaluate|validation|estimate_loss|val_|compute_val)|_eval|_val_|_bpb$"
 )
@@ -26,7 +29,8 @@ def is_eval_name(name: str) -> bool:
 
 
 class EvalScope:
-    """Mixin for a Rule: ``eval_function`` is the innermost enclosing eval function, or None."""
+    """Mixin for a Rule: ``eval_function`` is the innermost enclosing eval function, or None;
+    ``record_model_call`` and ``model_called_in`` track which model each one runs."""
 
     def _eval_stack(self) -> list[cst.FunctionDef | None]:
         if "_eval_functions" not in self.__dict__:
@@ -43,3 +47,16 @@ class EvalScope:
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._eval_stack().pop()
+
+    def record_model_call(self, node: cst.Call) -> None:
+        """Remember the first model (``model(...)``, ``self.net(...)``) the current evaluation
+        function calls."""
+        function = self.eval_function
+        name = call_name(node) or ""
+        if function is not None and (name in MODEL_NAMES or name.endswith("model")):
+            if "_models" not in self.__dict__:
+                self._models: dict[int, str] = {}
+            self._models.setdefault(id(function), name)
+
+    def model_called_in(self, function: cst.FunctionDef) -> str | None:
+        return self.__dict__.get("_models", {}).get(id(function))

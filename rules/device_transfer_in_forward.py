@@ -1,4 +1,5 @@
-"""
+"""Moving tensors between devices inside forward() costs a copy on every call.
+
 What it does
 Flags device transfers inside a module's ``forward`` method: ``.cuda()``, ``.cpu()``, and
 ``.to(...)`` whose argument is a device (a string such as ``"cuda"``, a name or attribute ending

@@ -1,4 +1,5 @@
-'''
+'''A docstring that only restates the function's name tells the reader nothing.
+
 What it does
 Flags a one-line docstring of a function or class that only restates its name: after dropping
 filler words (the, a, an, this, function, method, class, that, which, returns, return, gets,

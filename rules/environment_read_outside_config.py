@@ -1,4 +1,5 @@
-"""
+"""Reading environment variables outside the config module hides run settings.
+
 What it does
 Flags reads of environment variables (``os.environ[...]``, ``os.environ.get(...)``,
 ``os.getenv(...)``) in nanochat modules other than the config and device modules. The variables
@@ -29,8 +30,6 @@ config_paths: path globs where reading the environment is the module's job.
 
 from __future__ import annotations
 
-import fnmatch
-
 import libcst as cst
 
 from harness.lint.rule import Option, Rule
@@ -47,6 +46,7 @@ class EnvironmentReadOutsideConfig(Rule):
     fix_title = "Read it once in nanochat/config.py and pass the config field instead"
     tags = ("configuration",)
     prefilter = ("environ", "getenv")
+    exempt_paths_option = "config_paths"
     include = ("nanochat/*",)
     options = {
         "allowed_vars": Option(
@@ -61,7 +61,6 @@ class EnvironmentReadOutsideConfig(Rule):
 
     def __init__(self, context) -> None:
         super().__init__(context)
-        self._skip = any(fnmatch.fnmatch(context.path, g) for g in self.option("config_paths"))
 
     def visit_Call(self, node: cst.Call) -> None:
         if call_name(node) in ("os.environ.get", "os.getenv", "environ.get", "getenv"):
@@ -82,7 +81,7 @@ class EnvironmentReadOutsideConfig(Rule):
                 self._written.add(id(target.target))
 
     def _found(self, node: cst.CSTNode, name_expr: cst.BaseExpression | None) -> None:
-        if self._skip or id(node) in self._written:
+        if id(node) in self._written:
             return
         name = string_value(name_expr)
         if name in self.option("allowed_vars"):

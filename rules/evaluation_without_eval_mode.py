@@ -1,4 +1,5 @@
-"""
+"""An evaluation function runs the model without switching it to eval mode.
+
 What it does
 Flags an evaluation function (named as in NC402: ``evaluate*``, ``eval*``, ``validation*``,
 ``estimate_loss``, ``*_bpb``...) that calls a model but never switches it to inference mode:
@@ -36,9 +37,7 @@ import libcst as cst
 
 from harness.lint.rule import Rule
 from rules._eval_scope import EvalScope
-from rules._syntax import TEST_PATHS, call_name, method_name, positional
-
-_MODEL_NAMES = frozenset({"model", "self.model", "net", "module", "self.net", "self.module"})
+from rules._syntax import TEST_PATHS, method_name, positional
 
 
 class EvaluationWithoutEvalMode(EvalScope, Rule):
@@ -53,32 +52,24 @@ class EvaluationWithoutEvalMode(EvalScope, Rule):
 
     def __init__(self, context) -> None:
         super().__init__(context)
-        self._state: dict[int, dict] = {}
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        super().visit_FunctionDef(node)
-        if self.eval_function is node:
-            self._state[id(node)] = {"eval_mode": False, "model": None}
+        self._in_eval_mode: set[int] = set()  # ids of evaluation functions that switch modes
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        state = self._state.pop(id(original_node), None)
         super().leave_FunctionDef(original_node)
-        if state and state["model"] and not state["eval_mode"]:
-            self.report(original_node.name, function=original_node.name.value, model=state["model"])
+        model = self.model_called_in(original_node)
+        if model and id(original_node) not in self._in_eval_mode:
+            self.report(original_node.name, function=original_node.name.value, model=model)
 
     def visit_Call(self, node: cst.Call) -> None:
         function = self.eval_function
         if function is None:
             return
-        state = self._state[id(function)]
         method = method_name(node)
         args = positional(node)
         is_false = (
             bool(args) and isinstance(args[0].value, cst.Name) and args[0].value.value == "False"
         )
         if method == "eval" and not node.args or method in ("train", "requires_grad_") and is_false:
-            state["eval_mode"] = True
+            self._in_eval_mode.add(id(function))
             return
-        name = call_name(node) or ""
-        if name in _MODEL_NAMES or name.endswith("model"):
-            state["model"] = state["model"] or name
+        self.record_model_call(node)

@@ -1,4 +1,5 @@
-"""
+"""An evaluation function runs the model with autograd on, wasting memory.
+
 What it does
 Flags an evaluation function (named ``evaluate*``, ``eval*``, ``validation*``, ``estimate_loss``,
 ``*_bpb``... see below) that calls a model but never turns autograd off: no
@@ -36,12 +37,11 @@ import libcst as cst
 from harness.findings import Edit
 from harness.lint.rule import Rule
 from rules._eval_scope import EvalScope
-from rules._syntax import TEST_PATHS, call_name, decorator_names, dotted
+from rules._syntax import TEST_PATHS, decorator_names, dotted
 
 _NO_GRAD = frozenset(
     {"torch.no_grad", "no_grad", "torch.inference_mode", "inference_mode", "torch.enable_grad"}
 )
-_MODEL_NAMES = frozenset({"model", "self.model", "net", "module", "self.net", "self.module"})
 
 
 class EvaluationWithoutNoGrad(EvalScope, Rule):
@@ -59,18 +59,17 @@ class EvaluationWithoutNoGrad(EvalScope, Rule):
 
     def __init__(self, context) -> None:
         super().__init__(context)
-        self._state: dict[int, dict] = {}
+        self._guarded: set[int] = set()  # ids of evaluation functions under no_grad
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         super().visit_FunctionDef(node)
-        if self.eval_function is node:
-            guarded = bool(decorator_names(node) & _NO_GRAD)
-            self._state[id(node)] = {"guarded": guarded, "model": None}
+        if self.eval_function is node and decorator_names(node) & _NO_GRAD:
+            self._guarded.add(id(node))
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        state = self._state.pop(id(original_node), None)
         super().leave_FunctionDef(original_node)
-        if state and not state["guarded"] and state["model"]:
+        model = self.model_called_in(original_node)
+        if model and id(original_node) not in self._guarded:
             pos = self.position(original_node)
             indent = " " * pos.start.column
             first = original_node.decorators[0] if original_node.decorators else None
@@ -81,20 +80,14 @@ class EvaluationWithoutNoGrad(EvalScope, Rule):
                 edits=(edit,),
                 unsafe=True,
                 function=original_node.name.value,
-                model=state["model"],
+                model=model,
             )
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         function = self.eval_function
         expr = node.item.func if isinstance(node.item, cst.Call) else node.item
         if function is not None and dotted(expr) in _NO_GRAD:
-            self._state[id(function)]["guarded"] = True
+            self._guarded.add(id(function))
 
     def visit_Call(self, node: cst.Call) -> None:
-        function = self.eval_function
-        if function is None:
-            return
-        name = call_name(node) or ""
-        if name in _MODEL_NAMES or name.endswith("model"):
-            state = self._state[id(function)]
-            state["model"] = state["model"] or name
+        self.record_model_call(node)

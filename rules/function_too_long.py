@@ -1,4 +1,5 @@
-"""
+"""A function longer than its budget does too many things to review.
+
 What it does
 Flags a function or method with more statements than the budget. Statements are counted the way
 ruff's ``too-many-statements`` counts them, roughly: each simple statement and each compound

@@ -1,4 +1,5 @@
-"""
+"""A host-device sync in the step loop stalls the GPU on every step.
+
 What it does
 Flags host-device synchronisations inside the training step loop that are not under a logging
 or evaluation guard: ``.item()``, ``.tolist()``, ``.numpy()``, ``.cpu()``, ``.to("cpu")``,

@@ -1,4 +1,5 @@
-"""
+"""A tuning number written outside the config is invisible to sweeps and logs.
+
 What it does
 Flags hyperparameters written as numeric literals in nanochat modules other than the config
 module. A literal counts as a hyperparameter when it is:
@@ -48,7 +49,6 @@ config_paths: path globs of the modules where hyperparameter literals belong (de
 
 from __future__ import annotations
 
-import fnmatch
 import re
 
 import libcst as cst
@@ -163,6 +163,7 @@ class HyperparameterLiteral(StepLoopScope, Rule):
     )
     include = ("nanochat/*",)
     exclude = TEST_PATHS
+    exempt_paths_option = "config_paths"
     options = {
         "config_paths": Option(
             default=("*/config.py", "*/configs/*"),
@@ -173,7 +174,6 @@ class HyperparameterLiteral(StepLoopScope, Rule):
 
     def __init__(self, context) -> None:
         super().__init__(context)
-        self._skip = any(fnmatch.fnmatch(context.path, g) for g in self.option("config_paths"))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         super().visit_FunctionDef(node)
@@ -234,7 +234,7 @@ class HyperparameterLiteral(StepLoopScope, Rule):
 
     def _check_arithmetic(self, expr: cst.BaseExpression, name: str) -> None:
         """Float literals in a formula assigned to a hyperparameter (``momentum = 0.85 * a``)."""
-        if self._skip or not isinstance(expr, cst.BinaryOperation):
+        if not isinstance(expr, cst.BinaryOperation):
             return
         literals = _Literals()
         expr.visit(literals)
@@ -249,8 +249,6 @@ class HyperparameterLiteral(StepLoopScope, Rule):
     def _check(self, expr: cst.BaseExpression, what: str, trivial: tuple = _TRIVIAL) -> None:
         if what in _IDENTITY_AT_ONE:
             trivial = (*trivial, 1)
-        if self._skip:
-            return
         values = expr.elements if isinstance(expr, (cst.Tuple, cst.List)) else None
         literals = [e.value for e in values] if values is not None else [expr]
         numbers = [number_value(e) for e in literals]

@@ -1,4 +1,5 @@
-"""
+"""Accumulating the loss tensor keeps every step's autograd graph alive.
+
 What it does
 Flags ``total += loss`` and ``losses.append(loss)`` inside the training step loop (see NC101) when
 the added value is a tensor-like name (``loss``, ``train_loss``, ``logits``...) with no

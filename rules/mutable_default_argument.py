@@ -1,4 +1,5 @@
-"""
+"""A mutable default argument is shared between calls.
+
 What it does
 Flags a function parameter whose default value is a mutable object: a list, dict or set literal
 or comprehension, or a call that builds one (``list()``, ``dict()``, ``set()``, ``bytearray()``,

@@ -1,4 +1,5 @@
-"""
+"""A comment that narrates the code adds noise instead of a reason.
+
 What it does
 Flags comments that narrate the code instead of explaining it. The patterns are deliberately
 narrow (low false positives):

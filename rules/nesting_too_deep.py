@@ -1,4 +1,5 @@
-"""
+"""Code nested deeper than its budget is hard to follow and test.
+
 What it does
 Flags a function whose blocks nest deeper than the budget. Depth counts the compound
 statements (``if``, ``for``, ``while``, ``with``, ``try``, ``match``) enclosing a statement

@@ -1,4 +1,5 @@
-"""
+"""Building a module, optimizer or compiled function in the step loop redoes setup every step.
+
 What it does
 Flags ``torch.compile(...)``, optimizer constructors (``torch.optim.*``, ``AdamW``,
 ``SGD``, ``Muon``...) and factories (``model.setup_optimizers()``, ``build_optimizer(...)``), and

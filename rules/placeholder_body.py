@@ -1,4 +1,5 @@
-"""
+"""A function whose body is only a placeholder pretends to be implemented.
+
 What it does
 Flags functions whose body (after the docstring) is only a placeholder:
 

@@ -1,4 +1,5 @@
-"""
+"""print() in a library module writes to the user's terminal behind their back.
+
 What it does
 Flags ``print(...)`` in library modules. Printing is allowed where a program talks to its user:
 in functions named ``main`` (or ``_main``, ``cli``) or whose name says they print

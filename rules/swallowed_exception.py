@@ -1,4 +1,5 @@
-"""
+"""A bare or blanket except that swallows the error hides real failures.
+
 What it does
 Flags a bare ``except:`` (whatever its body), and an ``except Exception`` /
 ``except BaseException`` handler (alone or in a tuple) whose body does nothing but ``pass``,

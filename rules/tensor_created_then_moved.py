@@ -1,4 +1,5 @@
-"""
+"""A tensor built on the host and then moved costs an extra copy.
+
 What it does
 Flags a tensor built by a torch factory (``torch.tensor``, ``zeros``, ``ones``, ``empty``,
 ``full``, ``arange``, ``linspace``, ``eye``, ``rand``, ``randn``, ``randint``...) without a

@@ -1,4 +1,5 @@
-"""
+"""Writing through .data bypasses autograd and silently breaks gradients.
+
 What it does
 Flags writes through ``.data``: assigning to ``x.data``, augmented assignment to ``x.data``, and
 in-place methods called on it (``p.data.mul_(...)``, ``p.data.copy_(...)``,

@@ -1,4 +1,5 @@
-"""
+"""A TODO in committed code is an unfinished change without an issue.
+
 What it does
 Flags comments containing ``TODO``, ``FIXME``, ``XXX`` or ``HACK`` (upper case, as a word).
 

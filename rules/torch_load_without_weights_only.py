@@ -1,4 +1,5 @@
-"""
+"""torch.load without weights_only=True can execute code from the file.
+
 What it does
 Flags ``torch.load(...)`` called without ``weights_only=True`` (missing, or set to anything
 else).

@@ -1,4 +1,5 @@
-"""
+"""An evaluation function that steps an optimizer trains on the evaluation data.
+
 What it does
 Flags ``.backward()`` calls and optimizer steps (``opt.step()``, ``optimizer.step()``,
 ``scaler.step(...)``) inside an evaluation function (named as in NC402: ``evaluate*``,

@@ -1,4 +1,5 @@
-"""
+"""Importing a package the project does not declare breaks fresh installs.
+
 What it does
 Flags an ``import`` of a third-party top-level package that the nearest ``pyproject.toml``
 (searched upwards from the file, then the working directory) does not declare in

@@ -1,4 +1,5 @@
-"""
+"""Randomness without a seed makes runs irreproducible.
+
 What it does
 Flags randomness that no seed in the program controls. Precisely:
 

@@ -218,15 +218,17 @@ def missing_paths(root: Path, doc_dir: Path, paths: list[str]) -> set[str]:
             missing.add(text)
     if not missing:
         return missing
+    # As written: `.venv/` must keep its slash to match a folder-only pattern such as `.venv/`
+    # when the folder does not exist yet (a fresh clone).
     ignored = subprocess.run(
         ["git", "check-ignore", "--stdin", "--no-index"],
         cwd=root,
-        input="\n".join(p.rstrip("/") for p in sorted(missing)),
+        input="\n".join(sorted(missing)),
         capture_output=True,
         text=True,
         check=False,
     ).stdout.split()
-    return {p for p in missing if p.rstrip("/") not in ignored}
+    return {p for p in missing if p not in ignored}
 
 
 def _problem(code: str, path: str, message: str, fix_title: str) -> Finding:

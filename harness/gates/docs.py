@@ -68,32 +68,11 @@ def check_document(
                     f"Fix the path in {path}, or create `{mention.text}`",
                 )
             )
-        elif mention.kind == "module":
-            problem = commands.module_problem(mention.text, mention.options)
+        elif mention.kind in ("module", "harness", "make"):
+            problem, command, fix_title = _command_problem(commands, path, mention)
             if problem:
-                findings.append(
-                    _finding(
-                        "DOC002",
-                        path,
-                        mention,
-                        f"{path}: `python -m {mention.text}`: {problem}",
-                        f"Fix the module or flag in {path} to match `python -m {mention.text} --help`",
-                    )
-                )
-        elif mention.kind in ("harness", "make"):
-            problem = commands.problem(mention.kind, mention.text)
-            if problem:
-                findings.append(
-                    _finding(
-                        "DOC002",
-                        path,
-                        mention,
-                        f"{path}: `{mention.text}`: {problem}",
-                        f"Fix the command in {path} to match `{mention.kind} --help`"
-                        if mention.kind == "harness"
-                        else f"Fix the target in {path}, or add it to the Makefile",
-                    )
-                )
+                message = f"{path}: `{command}`: {problem}"
+                findings.append(_finding("DOC002", path, mention, message, fix_title))
         elif (
             mention.kind == "code"
             and mention.text.rstrip("0123456789") in prefixes
@@ -109,6 +88,20 @@ def check_document(
                 )
             )
     return findings
+
+
+def _command_problem(commands: CommandIndex, path: str, mention: Mention) -> tuple[str, str, str]:
+    """(why the command a document names does not resolve, the command, the fix) for a
+    ``python -m`` module, a ``harness`` command or a ``make`` target."""
+    if mention.kind == "module":
+        command = f"python -m {mention.text}"
+        fix_title = f"Fix the module or flag in {path} to match `{command} --help`"
+        return commands.module_problem(mention.text, mention.options), command, fix_title
+    if mention.kind == "harness":
+        fix_title = f"Fix the command in {path} to match `harness --help`"
+    else:
+        fix_title = f"Fix the target in {path}, or add it to the Makefile"
+    return commands.problem(mention.kind, mention.text), mention.text, fix_title
 
 
 OPTIONS: dict[str, type | tuple[type, ...]] = {

@@ -136,10 +136,10 @@ def run(ctx: GateContext) -> GateOutput:
                 fix=whole_file_fix(ctx.root, path) if index < MAX_FIXES else None,
             )
         )
-    return GateOutput(
-        findings,
-        {"files_unformatted": len(unformatted), "files_formatted_by_fix": len(fixed)},
-    )
+    metrics = {"files_unformatted": len(unformatted), "files_formatted_by_fix": len(fixed)}
+    if ctx.fix:
+        metrics["fixes"] = {path.removeprefix("./"): {UNFORMATTED.code: 1} for path in fixed}
+    return GateOutput(findings, metrics)
 
 
 GATE = Gate(

@@ -126,6 +126,13 @@ def run(ctx: GateContext) -> GateOutput:
         if ctx.unsafe_fixes:
             args.append("--unsafe-fixes")
     unformatted_before = _unformatted(ctx.root, targets) if ctx.fix else set()
+    before = (
+        _violations(
+            ctx.root, [a for a in args if not a.endswith("fixes") and a != "--fix"], targets
+        )
+        if ctx.fix
+        else []
+    )
     checked = run_tool([*args, *targets], ctx.root)
     if ctx.fix and checked.returncode in (0, 1):
         _reformat_after_fixes(ctx.root, targets, unformatted_before)
@@ -137,10 +144,31 @@ def run(ctx: GateContext) -> GateOutput:
         problem = f"ruff check could not run: {checked.problem or checked.tail(3)}"
         return GateOutput([CANNOT_RUN.finding("pyproject.toml", problem)])
     findings = [finding_from_ruff(ctx.root, item) for item in items]
-    return GateOutput(
-        findings,
-        {"violations": len(findings), "fixable": sum(1 for f in findings if f.has_fix)},
-    )
+    metrics = {"violations": len(findings), "fixable": sum(1 for f in findings if f.has_fix)}
+    if ctx.fix:
+        metrics["fixes"] = fixed_by_file(before, findings)
+    return GateOutput(findings, metrics)
+
+
+def _violations(root: Path, args: list[str], targets: list[str]) -> list[Finding]:
+    """ruff's findings before fixing, to tell what ``--fix`` changed."""
+    checked = run_tool([*args, *targets], root)
+    try:
+        items = json.loads(checked.stdout) if checked.returncode in (0, 1) else []
+    except json.JSONDecodeError:
+        items = []
+    return [finding_from_ruff(root, item) for item in items]
+
+
+def fixed_by_file(before: list[Finding], after: list[Finding]) -> dict[str, dict[str, int]]:
+    """``{path: {code: count}}`` of the findings that a fix made disappear."""
+    from collections import Counter
+
+    gone = Counter((f.path, f.rule) for f in before) - Counter((f.path, f.rule) for f in after)
+    fixes: dict[str, dict[str, int]] = {}
+    for (path, code), count in sorted(gone.items()):
+        fixes.setdefault(path, {})[code] = count
+    return fixes
 
 
 GATE = Gate(

@@ -2,8 +2,8 @@
 
 It passes when the run exits 0, every logged loss is finite and the last is below the first,
 and ``--summary-json`` holds every summary key with a finite ``val_bpb``. The data must be
-prepared (``make data``); when ``NANOCHAT_BASE_DIR`` is unset and ``.cache/nanochat`` exists
-under the repository (where the Makefile prepares it), the run uses that.
+prepared (``make data``) where the trainer looks for it: ``NANOCHAT_BASE_DIR``, by default
+``~/.cache/nanochat``.
 
 Options (``[tool.harness.gates.smoke-train]``): ``args`` (the trainer flags, replacing the
 default tiny run), ``extra_args`` (appended, e.g. ``["--vocab-size", "512"]``), ``timeout_s``
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -204,8 +203,6 @@ OPTIONS: dict[str, type | tuple[type, ...]] = {
 
 def run(ctx: GateContext) -> GateOutput:
     env = code_under_check(ctx.root)
-    if "NANOCHAT_BASE_DIR" not in os.environ and (ctx.root / ".cache/nanochat").is_dir():
-        env["NANOCHAT_BASE_DIR"] = str(ctx.root / ".cache/nanochat")
     flags = [str(a) for a in ctx.options.get("args", DEFAULT_ARGS)]
     flags += [str(a) for a in ctx.options.get("extra_args", [])]
     timeout_s = float(ctx.options.get("timeout_s", DEFAULT_TIMEOUT_S))

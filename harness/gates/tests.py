@@ -140,6 +140,7 @@ OPTIONS: dict[str, type | tuple[type, ...]] = {
     "paths": list,
     "markers": str,
     "timeout_s": (int, float),
+    "select": bool,  # with --base/--changed, run only the tests the change can affect (default)
 }
 
 
@@ -160,9 +161,21 @@ def run(ctx: GateContext) -> GateOutput:
         args += ["-m", str(ctx.options["markers"])]
     args += [str(a) for a in ctx.options.get("args", [])]
     timeout_s = float(ctx.options.get("timeout_s", DEFAULT_TIMEOUT_S))
+    test_paths = [str(p) for p in ctx.options.get("paths", [])]
+    selected: dict[str, object] = {}
+    if (ctx.base or ctx.changed_only) and ctx.options.get("select", True):
+        from harness.gates.test_selection import select_tests, with_deleted
+
+        selection = select_tests(ctx.root, with_deleted(ctx.root, ctx.paths, ctx.base), test_paths)
+        selected = selection.metrics()
+        if not selection.is_full_suite:
+            if not selection.tests:
+                reason = "no test can be affected by the change"
+                return GateOutput(metrics=selected, skipped=reason)
+            test_paths = list(selection.tests)
     with tempfile.TemporaryDirectory(prefix="harness-tests-") as scratch:
         junit = Path(scratch) / "junit.xml"
-        args += [f"--junitxml={junit}", *[str(p) for p in ctx.options.get("paths", [])]]
+        args += [f"--junitxml={junit}", *test_paths]
         ran = run_tool(
             args,
             ctx.root,
@@ -187,7 +200,7 @@ def run(ctx: GateContext) -> GateOutput:
             )
         )
     counts["duration_s"] = round(counts["duration_s"], 3)
-    return GateOutput(findings, counts)
+    return GateOutput(findings, {**counts, **selected})
 
 
 GATE = Gate(

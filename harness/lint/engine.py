@@ -54,7 +54,7 @@ def lint_text(
 ) -> LintOutcome:
     """Like lint_source, and says whether the file had to be parsed."""
     options = options or {}
-    for_path = [r for r in rules if r.applies_to(path)]
+    for_path = [r for r in rules if r.applies_to(path, options.get(r.code))]
     applicable = [r for r in for_path if r.passes_prefilter(source)]
     active_codes = {r.code for r in for_path}
     if not applicable:

@@ -21,6 +21,7 @@ import inspect
 import re
 import sys
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -104,6 +105,9 @@ class Rule(cst.BatchableCSTVisitor):
     # Glob patterns (repo-relative POSIX) the rule applies to, and patterns it never applies to.
     include: ClassVar[tuple[str, ...]] = ("*.py",)
     exclude: ClassVar[tuple[str, ...]] = ()
+    # The option (a list of globs) naming files the rule leaves alone by design, such as the
+    # config module for NC301; checked with include/exclude, before any parse.
+    exempt_paths_option: ClassVar[str] = ""
 
     # Positions cost about 2.5x the parse, so they are resolved lazily: only for files where a
     # rule reports or calls position(). Declare PositionProvider here only to get it eagerly.
@@ -120,9 +124,16 @@ class Rule(cst.BatchableCSTVisitor):
         return self.context.options.get(name, self.options[name].default)
 
     @classmethod
-    def applies_to(cls, path: str) -> bool:
+    def applies_to(cls, path: str, options: Mapping[str, Any] | None = None) -> bool:
+        """Whether ``path`` is the rule's to check, given its ``options`` (decided by path alone)."""
         matches = lambda patterns: any(fnmatch.fnmatch(path, p) for p in patterns)  # noqa: E731
-        return matches(cls.include) and not matches(cls.exclude)
+        if not matches(cls.include) or matches(cls.exclude):
+            return False
+        if not cls.exempt_paths_option:
+            return True
+        name = cls.exempt_paths_option
+        exempt = (options or {}).get(name, cls.options[name].default)
+        return not matches(exempt)
 
     @classmethod
     def passes_prefilter(cls, source: str) -> bool:

@@ -11,6 +11,7 @@ import fnmatch
 import importlib.util
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +34,7 @@ class LintRun:
     parsed: int = 0
     cached: int = 0
     fixed: int = 0
+    fixes: dict[str, dict[str, int]] = field(default_factory=dict)  # path -> code -> fixed
     workers: int = 0
     discarded: int = 0  # corrupted cache entries thrown away
 
@@ -42,6 +44,7 @@ class LintRun:
             "parsed": self.parsed,
             "cached": self.cached,
             "fixed": self.fixed,
+            "fixes": self.fixes,
             "workers": self.workers,
         }
 
@@ -257,6 +260,8 @@ def _fix_all(
         if outcome.source != text:
             atomic_write(root / path, outcome.source, source.encoding)
             run.fixed += outcome.applied
+            gone = Counter(f.rule for f in findings) - Counter(f.rule for f in outcome.findings)
+            run.fixes[path] = dict(sorted(gone.items()))
             if cache:
                 cache.put(
                     path, content_hash(outcome.source.encode(source.encoding)), outcome.findings

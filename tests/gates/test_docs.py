@@ -69,6 +69,13 @@ def test_git_ignored_run_outputs_are_not_missing(repo: Path) -> None:
     assert run_gate(repo).ok
 
 
+def test_an_ignored_folder_that_a_fresh_clone_lacks_is_not_missing(repo: Path) -> None:
+    (repo / ".gitignore").write_text(".venv/\n")
+    append(repo, "Everything runs inside `.venv/` (`make install` creates it).\n")
+    assert not (repo / ".venv").exists()
+    assert run_gate(repo).findings == []
+
+
 def test_unknown_harness_subcommand_and_option_are_doc002(repo: Path) -> None:
     append(repo, "Also `harness chek` and `harness check --fastest`.\n")
     messages = [f.message for f in run_gate(repo).findings]

@@ -70,7 +70,7 @@ def test_changed_checks_only_modified_and_untracked_files(cli, write, commit):
     commit()
     write({"edited.py": MUTABLE, "new.py": MUTABLE})
     result = cli("check", "--gate", "rules", "--changed")
-    assert sorted(line.split(":")[0] for line in result.output.splitlines()[:-1]) == [
+    assert sorted(line.split(":")[0] for line in result.output.splitlines()[:-2]) == [
         "edited.py",
         "new.py",
     ]
@@ -83,7 +83,7 @@ def test_changed_with_folder_or_dot_paths_narrows_to_them(cli, write, commit):
     only_a = cli("check", "--gate", "rules", "--changed", "a")
     assert [line.split(":")[0] for line in only_a.output.splitlines()[:-1]] == ["a/new.py"]
     everything = cli("check", "--gate", "rules", "--changed", ".")
-    assert [line.split(":")[0] for line in everything.output.splitlines()[:-1]] == [
+    assert [line.split(":")[0] for line in everything.output.splitlines()[:-2]] == [
         "a/new.py",
         "b/new.py",
     ]
@@ -133,7 +133,10 @@ def test_changed_with_nothing_changed_is_clean(cli, write, commit):
     write({"old.py": MUTABLE})
     commit()
     result = cli("check", "--gate", "rules", "--changed")
-    assert result.exit_code == 0 and result.output == "checked rules (ok): no findings\n"
+    assert result.exit_code == 0
+    assert result.output == (
+        "note: no file was checked: nothing changed against HEAD\nchecked rules (ok): no findings\n"
+    )
 
 
 def test_output_and_json_output_files_are_written(cli, write, repo):
@@ -171,7 +174,8 @@ def test_fix_exits_one_while_unfixable_findings_remain(cli, write):
     write({"m.py": MUTABLE + UNUSED.replace("def f", "def g")})
     result = cli("check", "--gate", "rules", "--fix", "--severity", "warning")
     assert result.exit_code == 1
-    assert [line.split(" ")[1] for line in result.output.splitlines()[:-1]] == ["NC205"]
+    assert result.output.splitlines()[0].split(" ")[1] == "NC205"
+    assert result.output.splitlines()[1] == "fixed m.py: HC003"
 
 
 def test_github_format_writes_the_step_summary(cli, write, repo, monkeypatch):
@@ -291,3 +295,88 @@ def test_paths_through_a_symlinked_folder_are_inside_the_repository(cli, write, 
     alias.symlink_to(repo)
     result = cli("check", "--gate", "rules", str(alias / "m.py"))
     assert result.exit_code == 1 and result.output.startswith("m.py:1:9: NC205")
+
+
+def test_python_dash_m_harness_runs_the_cli(repo):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "explain", "HC002"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("HC002 (gate rules, error)")
+
+
+def test_an_output_folder_that_does_not_exist_is_one_line_exit_two(cli, write):
+    write({"m.py": "x = 1\n"})
+    result = cli("check", "--gate", "rules", "--output", "/missing/dir/x.sarif")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: --output /missing/dir/x.sarif: folder /missing/dir does not exist; create it first\n"
+    )
+
+
+def test_a_path_that_does_not_exist_is_one_line_exit_two(cli, write):
+    write({"m.py": "x = 1\n"})
+    result = cli("check", "--gate", "rules", "gone.py")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: gone.py: no such file or folder; pass paths that exist\n",
+    )
+
+
+def test_an_unknown_format_is_one_line_exit_two(cli):
+    result = cli("check", "--format", "xml")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: Invalid value for '--format': 'xml' is not one of 'text', 'json', 'jsonl', "
+        "'sarif', 'github', 'junit', 'markdown'; run `main check --help`"
+    ]
+
+
+def test_fix_says_what_it_fixed_per_file_and_rule(cli, write):
+    write({"m.py": "import os\nimport sys\n\nx = 1\n"})
+    result = cli("check", "--gate", "ruff", "--fix")
+    assert result.exit_code == 0
+    assert result.output.splitlines() == ["fixed m.py: F401 x2", "checked ruff (ok): no findings"]
+
+
+def test_text_ends_with_a_count_per_code(cli, write):
+    write({"m.py": MUTABLE, "n.py": MUTABLE + "import os\n"})
+    result = cli("check", "--gate", "rules", "--gate", "ruff")
+    assert result.output.splitlines()[-2] == "by code: NC205 2, F401 1"
+
+
+def test_fast_with_nothing_changed_says_no_file_was_checked(cli, write, commit):
+    write({"m.py": "x = 1\n"})
+    commit()
+    result = cli("check", "--fast", "--gate", "rules")
+    assert result.output.splitlines() == [
+        "note: no file was checked: nothing changed against HEAD",
+        "checked rules (ok): no findings",
+    ]
+
+
+def test_one_site_one_concept_names_the_other_codes(cli, write):
+    write({"m.py": "try:\n    x = 1\nexcept:\n    pass\n"})
+    result = cli("check", "--gate", "ruff", "--gate", "rules")
+    lines = [line for line in result.output.splitlines() if line.startswith("m.py")]
+    assert len(lines) == 1 and lines[0].startswith("m.py:3:1: NC203 bare `except:`")
+    assert "(same site: E722" in lines[0]
+
+
+def test_one_syntax_error_is_one_finding(cli, write):
+    write({"m.py": "def f(:\n    pass\n"})
+    result = cli("check", "--gate", "format", "--gate", "ruff", "--gate", "rules")
+    lines = [line for line in result.output.splitlines() if line.startswith("m.py")]
+    assert len(lines) == 1 and " HC001 cannot parse" in lines[0]
+    assert "same site: E999, FMT002" in lines[0]
+
+
+def test_rules_lists_one_sentence_per_rule(in_repo_root):
+    for line in in_repo_root.invoke(main, ["rules"]).output.splitlines()[1:]:
+        summary = line.split(None, 4)[4]
+        assert summary.endswith(".") and ". " not in summary and len(summary) <= 100, line

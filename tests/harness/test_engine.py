@@ -194,3 +194,14 @@ def test_declared_metadata_is_resolved_for_the_rule_that_asks():
     (finding,) = lint_source("m.py", source, [QualifiedCall, PrintCall])
     assert finding.message == "call to torch.load on line 3"
     assert (finding.line, finding.col) == (3, 1)
+
+
+def test_a_rules_exempt_paths_skip_the_file_before_any_parse():
+    from rules.hyperparameter_literal import HyperparameterLiteral
+
+    source = "LR = 3e-4\nopt = torch.optim.AdamW(params, lr=3e-4)\n"
+    exempt = lint_text("nanochat/config.py", source, [HyperparameterLiteral])
+    assert exempt.findings == [] and exempt.parsed is False
+    moved = {"NC301": {"config_paths": ["conf/*.py"]}}
+    checked = lint_text("nanochat/config.py", source, [HyperparameterLiteral], moved)
+    assert checked.parsed is True and {f.rule for f in checked.findings} == {"NC301"}

@@ -60,6 +60,7 @@ def test_text_lists_one_line_per_finding_then_the_summary():
     assert text.splitlines() == [
         "a.py:1:5: NC205 parameter 'a' of f() defaults to a mutable list [fix: Default to None]",
         "b.py:2:5: XF001 compare x to None [fix: Use `is None` (--fix)]",
+        "by code: NC205 1, XF001 1",
         "checked rules (failed), format (ok): 2 findings (1 error, 1 warning); 1 fixable with --fix",
     ]
 
@@ -69,7 +70,7 @@ def test_text_caps_the_list_with_and_n_more():
         [GateResult("rules", False, findings=[finding(line=i) for i in range(1, 8)])]
     )
     lines = render("text", report, RenderContext(limit=3)).text.splitlines()
-    assert lines[3] == "... and 4 more" and len(lines) == 5
+    assert lines[3:5] == ["... and 4 more", "by code: NC205 7"] and len(lines) == 6
 
 
 def test_text_for_a_clean_run_says_so():
@@ -141,11 +142,15 @@ def test_github_keeps_ten_per_type_and_summarizes_the_rest():
     )
 
 
-def test_junit_has_one_testcase_per_gate_and_a_failure_per_finding():
+def test_junit_has_one_testcase_per_failing_finding_and_one_per_clean_gate():
     root = ET.fromstring(render("junit", sample()).text)
     cases = root.findall("./testsuite/testcase")
-    assert [c.get("name") for c in cases] == ["rules", "format"]
-    assert [f.get("type") for f in cases[0].findall("failure")] == ["NC205"]
+    assert [(c.get("classname"), c.get("name")) for c in cases] == [
+        ("harness.rules", "NC205 a.py:1"),
+        ("harness.format", "format"),
+    ]
+    assert all(len(c.findall("failure")) <= 1 for c in cases)
+    assert cases[0].find("failure").get("type") == "NC205"
     assert cases[0].find("system-out").text == "b.py:2:5: XF001 compare x to None"
     assert cases[1].find("failure") is None and root.get("failures") == "1"
 
