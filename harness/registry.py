@@ -21,6 +21,7 @@ GATES: tuple[tuple[str, Tier], ...] = (
     ("docs", "full"),
     ("tests", "full"),
     ("smoke-train", "full"),
+    ("metrics", "full"),
 )
 GATE_IDS = tuple(gate_id for gate_id, _ in GATES)
 TIERS: dict[str, Tier] = dict(GATES)

@@ -8,7 +8,9 @@ a run of this gate on the same repository, skips the gate instead of running the
 
 Options (``[tool.harness.gates.tests]``): ``args`` (extra pytest arguments, e.g. ``["-n", "2"]``),
 ``paths`` (what to collect; default: pytest's own ``testpaths``), ``markers`` (a ``-m``
-expression), ``timeout_s`` (default 900).
+expression), ``timeout_s`` (default 900), ``select`` (default true: with ``--base`` or
+``--changed``, run only the test files the change can reach through the import graph, see
+``harness.gates.test_selection``; the metrics name them and why).
 """
 
 from __future__ import annotations

@@ -76,3 +76,11 @@ def test_sarif_is_uploaded_by_a_job_that_runs_nothing_of_the_pull_request() -> N
 def test_every_step_has_either_a_command_or_an_action() -> None:
     for job in workflow()["jobs"].values():
         assert all(("run" in s) != ("uses" in s) for s in job["steps"])
+
+
+def test_benchmarks_run_and_are_compared_with_the_base_baseline_by_the_base_script() -> None:
+    run = commands("check")
+    assert "--benchmark-json ../bench.json" in run
+    assert '.judge/bin/python judge/ci/compare_benchmarks.py "$BASELINE" bench.json' in run
+    step = next(s for s in steps("check") if s.get("name", "").startswith("Benchmarks"))
+    assert step["env"]["BASELINE"].startswith("judge/ci/baselines/")

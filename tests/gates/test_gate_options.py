@@ -30,7 +30,7 @@ def test_unknown_option_names_the_line_and_the_accepted_ones(tmp_path: Path) -> 
         run_gate("tests", GateContext(root=tmp_path, options={"timout_s": 10}))
     assert str(raised.value) == (
         "pyproject.toml:8: [tool.harness.gates.tests] timout_s: unknown option; "
-        "options of this gate: args, markers, paths, timeout_s"
+        "options of this gate: args, markers, paths, select, timeout_s"
     )
 
 
@@ -57,5 +57,5 @@ def test_the_cli_reports_a_bad_option_in_one_line_with_exit_2(tmp_path: Path, mo
     assert result.exit_code == 2
     assert result.output == (
         "error: pyproject.toml:8: [tool.harness.gates.tests] timout_s: unknown option; "
-        "options of this gate: args, markers, paths, timeout_s\n"
+        "options of this gate: args, markers, paths, select, timeout_s\n"
     )
