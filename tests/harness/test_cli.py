@@ -38,7 +38,7 @@ def test_unknown_gate_is_a_usage_error_on_one_line(cli):
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "error: --gate lint: unknown gate; gates are format, ruff, rules, protected, architecture, "
-        "test-integrity, docs, tests, smoke-train"
+        "test-integrity, docs, tests, smoke-train, metrics"
     ]
 
 
