@@ -259,6 +259,141 @@ def baseline(prune: bool) -> None:
 
 
 @main.group()
+def bench() -> None:
+    """Outcome benchmarks: step time and MFU, time to a target quality."""
+
+
+def _emit(text: str, output: str | None) -> None:
+    _check_writable("--output", output)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+@bench.command(name="step")
+@click.option("--depth", type=int)
+@click.option("--sequence-len", type=int)
+@click.option("--device-batch-size", type=int)
+@click.option("--grad-accum", type=int, help="Micro-batches per optimizer step.")
+@click.option("--vocab-size", type=int)
+@click.option("--window-pattern")
+@click.option("--device", help="cuda, cuda:N, mps or cpu (default: autodetect).")
+@click.option("--dtype", help="bfloat16 or float32 (default: bf16 on CUDA, fp32 elsewhere).")
+@click.option("--compile/--no-compile", "compile_", default=None, help="torch.compile the model.")
+@click.option("--warmup-steps", type=int, help="Untimed steps first (compile included).")
+@click.option("--rounds", type=int, help="Timed rounds (default 10).")
+@click.option("--steps-per-round", type=int)
+@click.option("--seed", type=int)
+@click.option("--threads", type=int, help="torch CPU threads (0: torch's default).")
+@click.option(
+    "--data", type=click.Choice(["real", "synthetic"]), help="Prepared shards or random tokens."
+)
+@click.option(
+    "--compare",
+    "ref",
+    metavar="REF",
+    help="Time REF's nanochat against the working tree, interleaved.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the report here.")
+def bench_step_command(ref: str | None, fmt: str, output: str | None, compile_, **given) -> None:
+    """Time forward + backward + optimizer steps of the real model: ms/step, tok/s, MFU, memory."""
+    from dataclasses import fields
+
+    from harness.bench.render import render_compare_text, render_text
+    from harness.bench.step import StepBench, bench_step
+    from harness.errors import HarnessError
+
+    given["compile"] = compile_
+    known = {f.name for f in fields(StepBench)}
+    chosen = {k: v for k, v in given.items() if v is not None and k in known}
+    bench_config = StepBench(**chosen)
+    if ref:
+        from harness.bench.compare import compare_step
+        from harness.check import find_root
+
+        result = compare_step(find_root(Path.cwd()), ref, bench_config)
+        render = render_compare_text
+    else:
+        result = bench_step(bench_config)
+        render = render_text
+    if not isinstance(result, dict):
+        raise HarnessError("bench step returned no result")
+    _emit(json.dumps(result, indent=2) + "\n" if fmt == "json" else render(result), output)
+
+
+@bench.command(name="ttt")
+@click.option("--preset", default="cpu", show_default=True, help="cpu, or gpt2 (8 GPUs, CORE).")
+@click.option("--target-val-bpb", type=float, help="Stop at the first evaluation at or below this.")
+@click.option("--target-core", type=float, help="Stop at the first CORE at or above this.")
+@click.option(
+    "--compare", type=click.Choice(["gpt2-baseline"]), help="Also train the GPT-2 recipe."
+)
+@click.option("--parquet-dir", default="", help="FineWeb-style parquet shards (gpt2 preset).")
+@click.option("--core-bundle", default="", help="CORE eval bundle folder (for --target-core).")
+@click.option("--out", "out_dir", default="runs/ttt", show_default=True, help="Curve, PNG, logs.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan (tokens, steps, time); train nothing."
+)
+@click.option("--measured-ms-per-step", type=float, help="For --dry-run: estimate from this.")
+@click.option("--timeout-s", type=float, help="Cap each run (default: the preset's).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.argument("extra_flags", nargs=-1)
+def bench_ttt_command(
+    preset: str,
+    target_val_bpb: float | None,
+    target_core: float | None,
+    compare: str | None,
+    parquet_dir: str,
+    core_bundle: str,
+    out_dir: str,
+    dry_run: bool,
+    measured_ms_per_step: float | None,
+    timeout_s: float | None,
+    fmt: str,
+    output: str | None,
+    extra_flags: tuple[str, ...],
+) -> None:
+    """Train through python -m nanochat.train until a target val_bpb (or CORE); time it.
+
+    EXTRA_FLAGS after `--` go to the trainer (e.g. `-- --depth 4`)."""
+    from harness.bench.presets import format_plan, plan
+    from harness.bench.ttt import format_result, time_to_target
+
+    targets = {"target_val_bpb": target_val_bpb, "target_core": target_core}
+    if dry_run:
+        result = plan(
+            preset,
+            measured_ms_per_step,
+            compare=compare is not None,
+            parquet_dir=parquet_dir,
+            core_bundle=core_bundle,
+            extra_flags=list(extra_flags),
+            **targets,
+        )
+        text = format_plan(result)
+    else:
+        result = time_to_target(
+            out_dir,
+            preset,
+            compare=compare,
+            parquet_dir=parquet_dir,
+            core_bundle=core_bundle,
+            extra_flags=extra_flags,
+            timeout_s=timeout_s,
+            **targets,
+        )
+        text = format_result(result)
+    _emit(json.dumps(result, indent=2) + "\n" if fmt == "json" else text, output)
+
+
+@main.group()
 def protect() -> None:
     """Manage the manifest of sealed files."""
 

@@ -22,6 +22,7 @@ GATES: tuple[tuple[str, Tier], ...] = (
     ("tests", "full"),
     ("smoke-train", "full"),
     ("metrics", "full"),
+    ("bench", "opt-in"),
 )
 GATE_IDS = tuple(gate_id for gate_id, _ in GATES)
 TIERS: dict[str, Tier] = dict(GATES)

@@ -33,6 +33,13 @@ class ModelConfig:
     vocab_multiple: int = 64  # pad the vocabulary to a multiple of this
     ve_gate_channels: int = 32  # leading channels of x that feed the per-head value-embedding gate
     lm_head_init_std: float = 0.001  # small head init so the first logits are near uniform
+    # nanochat (the GPT in model.py) or gpt2 (the plain baseline in gpt2_baseline.py, whose width
+    # is chosen to match this config's nanochat parameter count)
+    model_family: str = "nanochat"
+    gpt2_tie_embeddings: bool = True  # GPT-2 shares the token embedding with the head
+    gpt2_init_std: float = 0.02  # N(0, std) init; residual projections get std / sqrt(2 x depth)
+    gpt2_layernorm_eps: float = 1e-5
+    gpt2_head_dim_multiple: int = 8  # baseline head_dim is a multiple of this (kernel-friendly)
 
     @property
     def model_dim(self) -> int:
@@ -78,6 +85,15 @@ class OptimConfig:
     warmup_steps: int = 0
     warmdown_ratio: float = 0.5  # fraction of training spent decaying to final_lr_frac
     final_lr_frac: float = 0.0
+    # The gpt2 baseline trains with AdamW alone: one LR for every parameter (scaled with the batch
+    # like the LRs above), constant weight decay on matrices and embeddings, none on biases/norms.
+    gpt2_lr: float = 6e-4
+    gpt2_betas: tuple[float, float] = (0.9, 0.95)
+    gpt2_eps: float = 1e-8
+    gpt2_weight_decay: float = 0.1
+    # replaces warmup_steps for the baseline (the rest of the schedule is shared); without it AdamW
+    # lingers on the unigram plateau (CPU sweep in docs/benchmarks-trainer.md)
+    gpt2_warmup_steps: int = 100
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,13 @@ class TrainConfig:
     seed: int = 42
     max_loss: float = 20.0  # fast-fail when the loss exceeds this or is not finite
     warmup_steps_excluded: int = 10  # first steps left out of total_training_time
+    # Time to target: stop at the first scheduled evaluation that reaches the target.
+    target_val_bpb: float = -1.0  # stop once val_bpb <= this; -1 = no target
+    target_core: float = -1.0  # stop once CORE >= this (needs core_bundle); -1 = no target
+    core_bundle: str = ""  # CORE bundle directory (nanochat.core_eval); empty = no CORE evaluation
+    core_every: int = -1  # steps between CORE evaluations; -1 = at every val evaluation
+    core_max_per_task: int = -1  # CORE items scored per task; -1 = all
+    curve_jsonl: str = ""  # JSON line per logged step and evaluation, flushed (nanochat.curve)
 
 
 class NanochatError(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import resource
 import sys
 from dataclasses import dataclass
@@ -24,15 +25,23 @@ _DTYPES = {
     "float32": torch.float32,
 }
 
-# Dense bf16 tensor-core peaks in FLOP/s, matched by substring of torch.cuda.get_device_name().
+# Dense (no sparsity) bf16 tensor-core peaks in FLOP/s, from NVIDIA's datasheets (the sparse
+# figure they headline is twice these). Keys are tokens of torch.cuda.get_device_name(), split on
+# anything but letters and digits and upper-cased; the first entry whose tokens all appear wins,
+# so variants come before the plain model name. A bare "H100" is the SXM part ("NVIDIA H100 80GB
+# HBM3"); a name no entry matches gets no MFU.
 _CUDA_PEAK_FLOPS = (
-    ("H200", 989e12),
-    ("H100", 989e12),
-    ("A100", 312e12),
-    ("L40S", 362e12),
-    ("A10", 125e12),
-    ("4090", 165e12),
-    ("3090", 71e12),
+    (("H100", "NVL"), 835e12),  # H100 NVL datasheet: 1,671 TFLOPS bf16 with sparsity
+    (("H100", "PCIE"), 756e12),  # H100 PCIe: 1,513 with sparsity
+    (("H100",), 989e12),  # H100 SXM5: 1,979 with sparsity (989.4 dense)
+    (("GH200",), 989e12),  # Grace Hopper superchip: the H100 SXM tensor cores
+    (("H200", "NVL"), 835e12),  # H200 NVL: 1,671 with sparsity
+    (("H200",), 989e12),  # H200 SXM: 1,979 with sparsity, same SM count and clocks as H100 SXM
+    (("A100",), 312e12),  # A100 SXM4 and PCIe, 40 and 80 GB: 312 dense, 624 with sparsity
+    (("L40S",), 362e12),  # L40S: 362.05 dense, 733 with sparsity
+    (("A10",), 125e12),  # A10 (not A10G): 125 dense, 250 with sparsity
+    (("4090",), 165e12),  # RTX 4090, Ada whitepaper: 165.2 with fp32 accumulate, 330.3 sparse
+    (("3090",), 71e12),  # RTX 3090, Ampere GA102 whitepaper: 71 with fp32 accumulate
 )
 
 
@@ -98,8 +107,13 @@ def peak_flops(device: torch.device) -> float:
     """Peak dense FLOP/s for MFU; 0.0 where no figure is known (CPU, MPS), so MFU reports 0."""
     if not is_cuda(device):
         return 0.0
-    name = torch.cuda.get_device_name(device)
-    return next((flops for key, flops in _CUDA_PEAK_FLOPS if key in name), 0.0)
+    return peak_flops_for_name(torch.cuda.get_device_name(device))
+
+
+def peak_flops_for_name(name: str) -> float:
+    """The ``_CUDA_PEAK_FLOPS`` figure for a CUDA device name, or 0.0 for a GPU not in the table."""
+    tokens = set(re.split(r"[^0-9A-Z]+", name.upper()))
+    return next((flops for keys, flops in _CUDA_PEAK_FLOPS if tokens.issuperset(keys)), 0.0)
 
 
 def synchronize(device: torch.device) -> None:

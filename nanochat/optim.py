@@ -259,13 +259,17 @@ def weight_decay_multiplier(progress: float) -> float:
 
 
 def apply_schedule(optimizer: MuonAdamW, step: int, progress: float, config: OptimConfig) -> float:
-    """Set every group's lr, weight decay (and Muon momentum) for this step; return the LR multiplier."""
+    """Set every group's lr, weight decay (and Muon momentum) for this step; return the LR multiplier.
+
+    A group with ``is_decay_scheduled`` False keeps its initial weight decay (the gpt2 baseline).
+    """
     lrm = lr_multiplier(step, progress, config)
     wdm = weight_decay_multiplier(progress)
     momentum = muon_momentum(step, config, progress)
     for group in optimizer.param_groups:
         group["lr"] = group["initial_lr"] * lrm
-        group["weight_decay"] = group["initial_weight_decay"] * wdm
+        is_decay_scheduled = group.get("is_decay_scheduled", True)
+        group["weight_decay"] = group["initial_weight_decay"] * (wdm if is_decay_scheduled else 1.0)
         if group["kind"] == "muon":
             group["momentum"] = momentum
     return lrm

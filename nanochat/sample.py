@@ -24,6 +24,11 @@ def load_model(checkpoint: str, device: torch.device) -> GPT:
     """The trained GPT from a checkpoint directory, in eval mode on ``device``."""
     directory = ckpt.resolve_checkpoint(checkpoint)
     config = ckpt.model_config_from_meta(ckpt.load_meta(directory))
+    if config.model_family != "nanochat":
+        raise NanochatError(
+            f"{directory}: a --model-family {config.model_family} checkpoint; sampling needs the "
+            "nanochat GPT (its KV cache), so train one without --model-family"
+        )
     model = GPT.build(config, device)
     model.load_state_dict(ckpt.load_model_state(directory, device))
     return model.eval()

@@ -10,13 +10,18 @@ process (they include compilation and allocator warm-up); evaluation and checkpo
 counted. The loss is read back to the host (a sync) only on logging steps; a non-finite loss or one
 above ``max_loss`` is remembered on the device and stops the run at the next logging step.
 
-The run ends with ``---`` and one ``key: value`` line per summary field (autoresearch format);
-``--summary-json`` writes the same fields as JSON.
+``--model-family gpt2`` trains the plain GPT-2 baseline (``nanochat.gpt2_baseline``, AdamW only)
+instead of the GPT. A target (``--target-val-bpb`` or ``--target-core``, see ``nanochat.target``)
+ends the run at the first scheduled evaluation that reaches it; ``--curve-jsonl`` records the
+loss-vs-time curve as it goes (``nanochat.curve``).
+
+The run ends with ``---`` and one ``key: value`` line per summary field (autoresearch format), plus
+``core`` when a CORE bundle is set and the TARGET_KEYS when a target is; ``--summary-json`` writes
+the same fields as JSON.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -24,7 +29,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -33,11 +38,14 @@ from torch.nn.parallel import DistributedDataParallel
 
 from nanochat import checkpoint as ckpt
 from nanochat import device as dev
-from nanochat.config import NanochatError, TrainConfig, with_overrides
+from nanochat.config import NanochatError, TrainConfig
+from nanochat.curve import CurveWriter
 from nanochat.data import PackedLoader
 from nanochat.evaluate import evaluate_bpb
-from nanochat.model import GPT, check_model_config
-from nanochat.optim import apply_schedule, build_optimizer, check_optim_config
+from nanochat.families import build_model, build_optimizer, check_family_config, schedule_config
+from nanochat.flags import build_parser, config_from_args
+from nanochat.optim import apply_schedule
+from nanochat.target import TARGET_KEYS, Target, check_target_config, core_score, is_core_due
 from nanochat.tokenizer import get_tokenizer
 
 SUMMARY_KEYS = (
@@ -51,6 +59,7 @@ SUMMARY_KEYS = (
     "num_params_M",
     "depth",
 )
+OPTIONAL_KEYS = ("core", *TARGET_KEYS)  # core when --core-bundle is set; the rest with a target
 
 
 class TrainingDiverged(NanochatError):
@@ -59,8 +68,8 @@ class TrainingDiverged(NanochatError):
 
 def check_config(cfg: TrainConfig) -> None:
     """Raise ValueError with a one-line fix for values the trainer cannot run with."""
-    check_model_config(cfg.model)
-    check_optim_config(cfg.optim)
+    check_family_config(cfg)
+    check_target_config(cfg)
     rules = [
         (cfg.device_batch_size >= 1, f"--device-batch-size {cfg.device_batch_size}: must be >= 1"),
         (
@@ -93,7 +102,7 @@ def batch_plan(cfg: TrainConfig, world_size: int) -> tuple[int, int]:
     return total, total // per_step
 
 
-def planned_steps(cfg: TrainConfig, model: GPT, total_batch_tokens: int) -> int | None:
+def planned_steps(cfg: TrainConfig, model, total_batch_tokens: int) -> int | None:
     """Optimizer steps to run, or None when a time budget decides."""
     if cfg.num_steps >= 0:
         return cfg.num_steps
@@ -122,8 +131,8 @@ def train_step(
     return total / grad_accum
 
 
-def _evaluate(
-    model: GPT, cfg: TrainConfig, tokenizer, token_bytes, device, amp, dist_: dev.DistInfo
+def _evaluate_bpb(
+    model, cfg: TrainConfig, tokenizer, token_bytes, device, amp, dist_: dev.DistInfo
 ) -> float:
     batches = PackedLoader(
         "val",
@@ -167,7 +176,7 @@ def train(
 class _Setup:
     """Everything the loop needs, built (or resumed) before the first step."""
 
-    model: GPT
+    model: torch.nn.Module  # a GPT, or a GPT2 under --model-family gpt2
     train_model: torch.nn.Module  # compiled and/or DDP-wrapped view of ``model``
     optimizer: torch.optim.Optimizer
     loader: PackedLoader
@@ -183,10 +192,10 @@ class _Setup:
 def _setup(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype) -> _Setup:
     dev.manual_seed(cfg.seed)
     tokenizer = get_tokenizer(cfg.model.vocab_size)
-    model = GPT.build(cfg.model, device)
+    model = build_model(cfg.model, device)
     total_batch, grad_accum = batch_plan(cfg, dist_.world_size)
     num_steps = planned_steps(cfg, model, total_batch)
-    optimizer = build_optimizer(model, cfg.optim, total_batch)
+    optimizer = build_optimizer(model, cfg, total_batch)
     step, training_seconds, loader_state = 0, 0.0, None
     if cfg.resume:
         resume_dir, step, training_seconds, loader_state = ckpt.resume_into(
@@ -202,10 +211,11 @@ def _setup(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype) -> _Setup:
         device_ids = [device.index] if dev.is_cuda(device) else None
         train_model = DistributedDataParallel(train_model, device_ids=device_ids)
     horizon = f"{num_steps} steps" if num_steps is not None else f"a {cfg.time_budget_s:g}s budget"
+    width = getattr(model, "width", cfg.model.model_dim)  # the gpt2 baseline's matched width
     log(
-        f"params {model.num_params_by_group()['total'] / 1e6:.2f}M | model_dim {cfg.model.model_dim} | "
+        f"params {model.num_params_by_group()['total'] / 1e6:.2f}M | model_dim {width} | "
         f"batch {total_batch} tokens ({grad_accum} micro-steps) | {horizon} | "
-        f"{device.type} {str(dtype).removeprefix('torch.')}"
+        f"{device.type} {str(dtype).removeprefix('torch.')} | {cfg.model.model_family}"
     )
     token_bytes = tokenizer.token_bytes().to(device)
     return _Setup(
@@ -216,22 +226,90 @@ def _setup(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype) -> _Setup:
 
 def _diverged(step: int, cfg: TrainConfig, loss: torch.Tensor | None) -> TrainingDiverged:
     shown = f"loss {loss.item():.4g}" if loss is not None else "the loss"
+    lr_flags = "--gpt2-lr" if cfg.model.model_family == "gpt2" else "--matrix-lr, --embedding-lr"
     return TrainingDiverged(
         f"step {step}: {shown} is not finite or above --max-loss {cfg.max_loss:g}; "
-        "lower the learning rates (--matrix-lr, --embedding-lr) or check the data"
+        f"lower the learning rates ({lr_flags}) or check the data"
     )
+
+
+def _is_due(every: int, step: int, start_step: int) -> bool:
+    return every > 0 and step > start_step and step % every == 0
+
+
+def _scheduled_eval(
+    run: _Setup, cfg: TrainConfig, step: int, start_step: int, is_last: bool, device, amp, dist_
+) -> dict | None:
+    """{"val_bpb", and "core" when due} if an evaluation is scheduled at this step, else None."""
+    is_bpb_due = is_last or _is_due(cfg.eval_every, step, start_step)
+    with_core = is_core_due(cfg, step, start_step, is_last, is_bpb_due)
+    if not (is_bpb_due or with_core):
+        return None
+    metrics = {
+        "val_bpb": _evaluate_bpb(run.model, cfg, run.tokenizer, run.token_bytes, device, amp, dist_)
+    }
+    if with_core:
+        metrics["core"] = core_score(run.model, run.tokenizer, cfg, device, amp, dist_.is_ddp)
+    return metrics
+
+
+def _record_eval(
+    metrics: dict, target: Target, curve, log, step: int, training_seconds: float, total_batch: int
+) -> bool:
+    """Log an evaluation, check the target and append it to the curve; True when it hit the target."""
+    log(f"step {step:05d} | " + " | ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    tokens = step * total_batch
+    is_hit = target.check(metrics, step, training_seconds, tokens)
+    hit = {"reached_target": True} if is_hit else {}
+    curve.write(
+        "eval", step=step, training_seconds=training_seconds, tokens=tokens, **metrics, **hit
+    )
+    if is_hit:
+        log(f"step {step:05d} | reached {target.describe()} after {training_seconds:.2f}s")
+    return is_hit
+
+
+def _start_record(cfg: TrainConfig, run: _Setup, device, flops_per_token: float) -> dict:
+    return {
+        "model_family": cfg.model.model_family,
+        "depth": cfg.model.depth,
+        "num_params": run.model.num_params_by_group()["total"],
+        "flops_per_token": flops_per_token,
+        "total_batch_tokens": run.total_batch,
+        "num_steps": run.num_steps,
+        "target_val_bpb": cfg.target_val_bpb,
+        "target_core": cfg.target_core,
+        "seed": cfg.seed,
+        "device": device.type,
+        "warmup_steps_excluded": cfg.warmup_steps_excluded,
+    }
 
 
 def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: float) -> dict:
     amp = dev.autocast(device, dtype)
     run = _setup(cfg, log, dist_, device, dtype)
+    flops_per_token = run.model.estimate_flops_per_token()
+    curve = CurveWriter(cfg.curve_jsonl if dist_.is_master else "", is_append=bool(cfg.resume))
+    try:
+        curve.write("start", **_start_record(cfg, run, device, flops_per_token))
+        summary = _loop(cfg, log, dist_, device, amp, run, curve, flops_per_token)
+        summary["total_seconds"] = time.perf_counter() - t_start
+        curve.write("end", **summary_fields(summary))
+    finally:
+        curve.close()
+    return summary
+
+
+def _loop(cfg: TrainConfig, log, dist_, device, amp, run: _Setup, curve, flops_per_token) -> dict:
+    """Train until the horizon, the budget or the target; returns the summary (no total_seconds)."""
     model, optimizer, loader, num_steps, total_batch = (
         run.model, run.optimizer, run.loader, run.num_steps, run.total_batch,
     )  # fmt: skip
-    flops_per_token = model.estimate_flops_per_token()
+    schedule = schedule_config(cfg)
     peak = dev.peak_flops(device) * dist_.world_size
     step, training_seconds = run.step, run.training_seconds
-    start_step, timed_steps, val_bpb = step, 0, float("nan")
+    start_step, timed_steps, val_bpb, core = step, 0, float("nan"), float("nan")
+    target = Target.from_config(cfg)
     is_bad = torch.zeros((), dtype=torch.bool, device=device)
     losses: list[torch.Tensor] = []
     while True:
@@ -240,12 +318,12 @@ def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: flo
         else:
             elapsed = dev.max_over_ranks(training_seconds, device, dist_)
             is_last, progress = elapsed >= cfg.time_budget_s, elapsed / cfg.time_budget_s
-        if is_last or (cfg.eval_every > 0 and step > start_step and step % cfg.eval_every == 0):
-            val_bpb = _evaluate(model, cfg, run.tokenizer, run.token_bytes, device, amp, dist_)
-            log(f"step {step:05d} | val_bpb {val_bpb:.4f}")
-        is_save_due = (
-            cfg.checkpoint_every > 0 and step > start_step and step % cfg.checkpoint_every == 0
-        )
+        metrics = _scheduled_eval(run, cfg, step, start_step, is_last, device, amp, dist_)
+        if metrics is not None:
+            val_bpb, core = metrics["val_bpb"], metrics.get("core", core)
+            is_hit = _record_eval(metrics, target, curve, log, step, training_seconds, total_batch)
+            is_last = is_last or is_hit
+        is_save_due = _is_due(cfg.checkpoint_every, step, start_step)
         if cfg.checkpoint_dir and (is_last or is_save_due):
             directory = ckpt.step_dir(cfg.checkpoint_dir, step)
             meta = ckpt.train_meta(cfg, step, training_seconds)
@@ -254,7 +332,7 @@ def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: flo
         if is_last:
             break
 
-        lrm = apply_schedule(optimizer, step, progress, cfg.optim)
+        lrm = apply_schedule(optimizer, step, progress, schedule)
         dev.synchronize(device)
         t0 = time.perf_counter()
         loss = train_step(run.train_model, optimizer, loader, run.grad_accum, amp, dist_.is_ddp)
@@ -276,18 +354,23 @@ def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: flo
                 if num_steps is not None
                 else f" ({100 * min(progress, 1):.0f}% of budget)"
             )
+            loss_value = loss.item()
             log(
-                f"step {step:05d}{of} | loss {loss.item():.4f} | lrm {lrm:.2f} | {dt * 1000:.0f} ms | "
+                f"step {step:05d}{of} | loss {loss_value:.4f} | lrm {lrm:.2f} | {dt * 1000:.0f} ms | "
                 f"tok/s {total_batch / dt:,.0f} | mfu {mfu:.1f}%"
             )
+            curve.write(
+                "train", step=step, training_seconds=training_seconds,
+                tokens=step * total_batch, loss=loss_value,
+            )  # fmt: skip
 
     if losses and is_bad.item():
         raise _diverged(step, cfg, None)
     timed_flops = flops_per_token * timed_steps * total_batch
-    return {
+    summary = {
         "val_bpb": val_bpb,
         "training_seconds": training_seconds,
-        "total_seconds": time.perf_counter() - t_start,
+        "total_seconds": float("nan"),  # set by the caller, which started the clock
         "peak_mem_mb": dev.peak_memory_mb(device),
         "mfu_percent": 100 * timed_flops / training_seconds / peak
         if peak and training_seconds > 0
@@ -296,111 +379,37 @@ def _run(cfg: TrainConfig, log, dist_: dev.DistInfo, device, dtype, t_start: flo
         "num_steps": step,
         "num_params_M": model.num_params_by_group()["total"] / 1e6,
         "depth": cfg.model.depth,
-        "train_losses": [x.item() for x in losses],
     }
+    if cfg.core_bundle:
+        summary["core"] = core
+    if target.is_set:
+        summary.update(target.summary())
+    summary["train_losses"] = [x.item() for x in losses]
+    return summary
+
+
+def _printed_keys(summary: dict) -> list[str]:
+    return [*SUMMARY_KEYS, *(k for k in OPTIONAL_KEYS if k in summary)]
 
 
 def format_summary(summary: dict) -> str:
     """The autoresearch-style block: ``---`` then ``key: value`` lines."""
     lines = ["---"]
-    for key in SUMMARY_KEYS:
+    for key in _printed_keys(summary):
         value = summary[key]
-        lines.append(f"{key}: {value:.6f}" if isinstance(value, float) else f"{key}: {value}")
+        if isinstance(value, bool):
+            lines.append(f"{key}: {str(value).lower()}")
+        else:
+            lines.append(f"{key}: {value:.6f}" if isinstance(value, float) else f"{key}: {value}")
     return "\n".join(lines)
 
 
 def summary_fields(summary: dict) -> dict:
-    """Just the SUMMARY_KEYS, JSON-ready (NaN becomes null)."""
+    """The printed fields (SUMMARY_KEYS, then core and TARGET_KEYS when set), JSON-ready (NaN is null)."""
     return {
         k: (None if isinstance(v, float) and math.isnan(v) else v)
-        for k, v in summary.items()
-        if k in SUMMARY_KEYS
+        for k, v in ((k, summary[k]) for k in _printed_keys(summary))
     }
-
-
-# Help for the flags people reach for; every other config field still gets a flag named after it.
-HELP = {
-    "depth": "transformer layers; width is depth x aspect_ratio (default %(default)s)",
-    "sequence_len": "context length in tokens (default %(default)s)",
-    "vocab_size": "tokenizer vocabulary; must match `python -m nanochat.data prepare --vocab-size` (default %(default)s)",
-    "window_pattern": "per-layer attention windows, S(hort)/L(ong) tiled over depth, e.g. SSSL; keep L on CPU (default %(default)s)",
-    "device_batch_size": "sequences per device per micro-step (default %(default)s)",
-    "total_batch_tokens": "tokens per optimizer step across devices; -1 = B x T x world, no accumulation (default %(default)s)",
-    "num_steps": "optimizer steps; -1 = derive from --time-budget or --target-param-data-ratio (default %(default)s)",
-    "time_budget_s": "wall-clock training budget in seconds (schedules follow elapsed time); -1 = disable (default %(default)s)",
-    "eval_every": "optimizer steps between val_bpb evaluations; -1 = only at the end (default %(default)s)",
-    "eval_tokens": "validation tokens per evaluation (default %(default)s)",
-    "log_every": "optimizer steps between log lines, which read the loss back to the host (default %(default)s)",
-    "checkpoint_every": "optimizer steps between checkpoints; -1 = only at the end (default %(default)s)",
-    "checkpoint_dir": "write checkpoints under DIR/step_NNNNNN/; empty = no checkpoints",
-    "resume": "continue from this checkpoint (a step_NNNNNN dir or its parent, latest step)",
-    "device": "torch device (cpu, cuda, cuda:1, mps); empty = autodetect",
-    "dtype": "autocast dtype (bf16 or fp32); empty = bf16 on CUDA, fp32 elsewhere",
-    "matrix_lr": "Muon LR for block matrices at the reference batch (default %(default)s)",
-    "embedding_lr": "AdamW LR for token and value embeddings at the reference width and batch (default %(default)s)",
-    "max_loss": "stop with an error when the loss exceeds this or is not finite (default %(default)s)",
-    "target_param_data_ratio": "training tokens per matmul parameter when neither steps nor budget are set (default %(default)s)",
-}
-ALIASES = {"time_budget_s": ["--time-budget"]}
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str):
-        self.exit(2, f"error: {message}; run `python -m nanochat.train --help`\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """One flag per config field (``--field-name``), grouped by config section."""
-    parser = _OneLineParser(prog="python -m nanochat.train", description="Train the nanochat GPT.")
-    parser.add_argument(
-        "--summary-json", default="", metavar="PATH", help="also write the summary as JSON to PATH"
-    )
-    defaults = TrainConfig()
-    sections = [("train", defaults)] + [
-        (name, getattr(defaults, name)) for name in ("model", "optim", "data")
-    ]
-    for title, section in sections:
-        group = parser.add_argument_group(title)
-        for f in fields(section):
-            if f.name in ("model", "optim", "data"):
-                continue
-            default = getattr(section, f.name)
-            flags = [f"--{f.name.replace('_', '-')}", *ALIASES.get(f.name, [])]
-            help_text = HELP.get(f.name, f"{type(section).__name__}.{f.name} (default %(default)s)")
-            # Flags default to None so only given ones override the config; show the config's value.
-            help_text = help_text.replace("%(default)s", str(default).replace("%", "%%"))
-            if isinstance(default, bool):
-                group.add_argument(
-                    *flags,
-                    dest=f.name,
-                    default=None,
-                    action=argparse.BooleanOptionalAction,
-                    help=help_text,
-                )
-            elif isinstance(default, tuple):
-                group.add_argument(
-                    *flags,
-                    dest=f.name,
-                    default=None,
-                    nargs=len(default),
-                    type=type(default[0]),
-                    help=help_text,
-                )
-            else:
-                group.add_argument(
-                    *flags, dest=f.name, default=None, type=type(default), help=help_text
-                )
-    return parser
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """TrainConfig with every flag that was given applied over the defaults."""
-    changes = {
-        k: (tuple(v) if isinstance(v, list) else v)
-        for k, v in vars(args).items()
-        if v is not None and k != "summary_json"
-    }
-    return with_overrides(TrainConfig(), **changes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,7 @@ def test_unknown_gate_is_a_usage_error_on_one_line(cli):
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "error: --gate lint: unknown gate; gates are format, ruff, rules, protected, architecture, "
-        "test-integrity, docs, tests, smoke-train, metrics"
+        "test-integrity, docs, tests, smoke-train, metrics, bench"
     ]
 
 
@@ -380,3 +380,22 @@ def test_rules_lists_one_sentence_per_rule(in_repo_root):
     for line in in_repo_root.invoke(main, ["rules"]).output.splitlines()[1:]:
         summary = line.split(None, 4)[4]
         assert summary.endswith(".") and ". " not in summary and len(summary) <= 100, line
+
+
+def test_bench_step_reports_json_with_the_documented_figures(cli):
+    result = cli(
+        "bench", "step", "--depth", "2", "--sequence-len", "32", "--device-batch-size", "2",
+        "--rounds", "2", "--steps-per-round", "1", "--warmup-steps", "1", "--data", "synthetic",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["mfu_percent"] is None and data["ms_per_step"]["median"] > 0
+    assert len(data["rounds_ms_per_step"]) == 2
+
+
+def test_bench_ttt_with_an_unknown_preset_is_one_line_exit_two(cli):
+    result = cli("bench", "ttt", "--preset", "gpt5", "--dry-run")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: unknown preset 'gpt5'; use one of ")
+    assert len(result.stderr.splitlines()) == 1
