@@ -37,7 +37,7 @@ HELP = {
     "model_family": "nanochat (the GPT) or gpt2 (plain GPT-2 baseline of matched parameter count, AdamW only) (default %(default)s)",
     "target_val_bpb": "stop at the first scheduled evaluation with val_bpb <= this; -1 = no target (default %(default)s)",
     "target_core": "stop at the first CORE evaluation with CORE >= this (needs --core-bundle); -1 = no target (default %(default)s)",
-    "core_bundle": "CORE bundle directory (core.json + task JSONL); set, CORE is evaluated on schedule; empty = no CORE",
+    "core_bundle": "CORE bundle directory (core.json + task JSONL), scored on the --core-every schedule; empty = no CORE",
     "core_every": "optimizer steps between CORE evaluations; -1 = at every val evaluation (default %(default)s)",
     "core_max_per_task": "CORE items scored per task; -1 = all (default %(default)s)",
     "curve_jsonl": "write the loss-vs-time curve to PATH, one JSON line per logged step and evaluation, flushed; empty = none",
