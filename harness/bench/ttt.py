@@ -229,7 +229,7 @@ def read_curve(path: str | Path) -> dict:
     return curve
 
 
-def _run_report(result: dict, metric: str, value: float) -> dict:
+def _run_report(result: dict, metric: str) -> dict:
     summary, curve = result["summary"], result["curve"]
     run = {key: summary.get(key) for key in RUN_KEYS}
     if run["reached_target"] is None:  # a killed run has no summary: read its curve
@@ -260,7 +260,7 @@ def _run_report(result: dict, metric: str, value: float) -> dict:
 
 
 def _report(spec: Preset, metric: str, value: float, results: dict, out: Path) -> dict:
-    runs = {family: _run_report(r, metric, value) for family, r in results.items()}
+    runs = {family: _run_report(r, metric) for family, r in results.items()}
     report = {
         "schema": 1,
         "preset": spec.name,
