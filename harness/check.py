@@ -111,7 +111,15 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
 
     policy = load_policy(root, request.base, request.maintainer_approval)
     explicit = repo_relative(root, request.paths, cwd or Path.cwd())
-    if request.base is not None and not judge.trusted_checker_is_running(root, policy.checker_ref):
+    notes = []
+    if policy.checker_ref and judge.predates_trust_root(root, policy.checker_ref):
+        notes.append(
+            f"the checker of {request.base} predates the trust root; the running checker "
+            f"judged, with {request.base}'s policy files"
+        )
+    elif request.base is not None and not judge.trusted_checker_is_running(
+        root, policy.checker_ref
+    ):
         where = f"base {request.base}" if policy.checker_ref else "the approved working tree"
         label = f"checker of {where}, run apart because the running harness differs from it"
         report, _ = judge.run_trusted_checker(
@@ -154,7 +162,6 @@ def run_check(root: Path, request: CheckRequest, cwd: Path | None = None) -> Che
     checker = os.environ.get(judge.JUDGE_ENV) or (
         "the running harness" if request.base is None else "the running harness (the trusted code)"
     )
-    notes = []
     if changed is not None and not paths:
         against = "the staged or given files" if is_from_args else request.base or "HEAD"
         notes.append(f"no file was checked: nothing changed against {against}")

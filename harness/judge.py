@@ -56,6 +56,12 @@ def _code(blobs: dict[str, str]) -> dict[str, str]:
     return {p: b for p, b in blobs.items() if p.endswith(_CHECKER_SUFFIXES)}
 
 
+def predates_trust_root(root: Path, checker_ref: str) -> bool:
+    """Whether REF's checker is older than this design (no ``harness/policy.py``): it would read
+    the change's own settings, so running it apart would let the change judge itself."""
+    return "policy.py" not in git.tree_blobs(root, checker_ref, "harness")
+
+
 def trusted_checker_is_running(root: Path, checker_ref: str | None) -> bool:
     """Whether the running packages are the trusted checker's (always, when the tree has none)."""
     if os.environ.get(JUDGE_ENV):

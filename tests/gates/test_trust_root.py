@@ -209,13 +209,18 @@ def test_a_hand_edited_lock_hash_does_not_count(repo: Path) -> None:
     }
 
 
-def test_a_checker_edited_to_pass_is_judged_by_the_base_checker(repo: Path) -> None:
+def tamper_gate_and_evaluator(repo: Path) -> None:
+    """Make the protected gate report nothing, edit the sealed evaluator, and commit both."""
     gate = repo / "harness/gates/protected.py"
     text = gate.read_text()
     start = text.index("    policy: Policy = ")
-    gate.write_text(text[:start] + '    return GateResult("protected", ok=True)\n' + text[start:])
+    gate.write_text(text[:start] + "    return GateOutput()\n" + text[start:])
     tamper_evaluator(repo)
     commit(repo, "simplify the gate")
+
+
+def test_a_checker_edited_to_pass_is_judged_by_the_base_checker(repo: Path) -> None:
+    tamper_gate_and_evaluator(repo)
     code, findings, _ = ci_check(repo)
     assert code == 1
     assert rules_of(findings) == {
@@ -225,12 +230,7 @@ def test_a_checker_edited_to_pass_is_judged_by_the_base_checker(repo: Path) -> N
 
 
 def test_the_changes_own_harness_hands_the_verdict_to_the_base_checker(repo: Path) -> None:
-    gate = repo / "harness/gates/protected.py"
-    text = gate.read_text()
-    start = text.index("    policy: Policy = ")
-    gate.write_text(text[:start] + '    return GateResult("protected", ok=True)\n' + text[start:])
-    tamper_evaluator(repo)
-    commit(repo, "simplify the gate")
+    tamper_gate_and_evaluator(repo)
     boot = f"import sys; sys.path.insert(0, {str(repo)!r}); from harness.cli import main; main()"
     done = subprocess.run(
         [sys.executable, "-c", boot, "check", "--base", "main", "--format", "json"],
@@ -465,3 +465,17 @@ def test_an_acknowledgement_written_by_the_change_does_not_count(repo: Path) -> 
         ("TI004", "tests/test_evaluate.py"),
         ("PROT004", "architecture/protected.lock.json"),
     }
+
+
+def test_a_base_checker_from_before_the_trust_root_is_not_run_apart(tmp_path: Path) -> None:
+    from harness.judge import predates_trust_root
+
+    root = tmp_path / "old"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    write_files(root, {"harness/__init__.py": "", "harness/check.py": "X = 1\n"})
+    commit(root, "a harness without harness/policy.py")
+    assert predates_trust_root(root, "HEAD")
+    write_files(root, {"harness/policy.py": "Y = 2\n"})
+    commit(root, "the trust root")
+    assert not predates_trust_root(root, "HEAD")
