@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from harness.report import FORMATS
+from harness.research_cli import research
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -62,6 +63,9 @@ def _root(root: str | None) -> Path:
 @click.version_option(package_name="harness-nanochat", prog_name="harness")
 def main() -> None:
     """Checks, rules and gates for the nanochat repository."""
+
+
+main.add_command(research)
 
 
 @main.command()

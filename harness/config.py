@@ -13,6 +13,8 @@ Keys (all optional)::
     fix-rounds = 10                           # bound of the fix-relint loop
     text-limit = 50                           # text format: lines before "... and N more"
 
+    [tool.harness.research]                   # the research loop (harness/research/settings.py)
+
     [tool.harness.rules.NC301]                # per rule (or engine code such as HC003)
     enabled = true
     severity = "warning"
@@ -49,6 +51,7 @@ DEFAULT_EXCLUDE = (
     "build/**",
     ".cache/**",
     ".harness_cache/**",
+    ".harness/**",
     "golden/**",
 )
 _TOP_KEYS = {
@@ -64,6 +67,7 @@ _TOP_KEYS = {
     "pool-threshold",
     "fix-rounds",
     "text-limit",
+    "research",  # [tool.harness.research]: validated by harness.research.settings
 }
 
 

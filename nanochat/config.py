@@ -120,7 +120,8 @@ class TrainConfig:
     num_steps: int = -1  # explicit horizon; -1 = derive from the budget or the ratio
     time_budget_s: float = -1.0  # fixed wall-clock training budget; -1 = disabled
     target_param_data_ratio: float = 10.0  # tokens:params when neither steps nor budget are set
-    eval_every: int = 250  # steps between val evaluations; -1 = only at the end
+    eval_every: int = 250  # steps between val evaluations; -1 = only at the end; 0 = never
+    # (0: the summary's val_bpb is nan; for runs scored apart, e.g. by `harness research`)
     eval_tokens: int = 2**16  # validation tokens per evaluation
     log_every: int = 10  # steps between host-synchronising log lines
     checkpoint_every: int = -1  # -1 = save only at the end (if a checkpoint dir is given)

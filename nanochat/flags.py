@@ -22,7 +22,7 @@ HELP = {
     "total_batch_tokens": "tokens per optimizer step across devices; -1 = B x T x world, no accumulation (default %(default)s)",
     "num_steps": "optimizer steps; -1 = derive from --time-budget or --target-param-data-ratio (default %(default)s)",
     "time_budget_s": "wall-clock training budget in seconds (schedules follow elapsed time); -1 = disable (default %(default)s)",
-    "eval_every": "optimizer steps between val_bpb evaluations; -1 = only at the end (default %(default)s)",
+    "eval_every": "optimizer steps between val_bpb evaluations; -1 = only at the end; 0 = never (val_bpb nan) (default %(default)s)",
     "eval_tokens": "validation tokens per evaluation (default %(default)s)",
     "log_every": "optimizer steps between log lines, which read the loss back to the host (default %(default)s)",
     "checkpoint_every": "optimizer steps between checkpoints; -1 = only at the end (default %(default)s)",

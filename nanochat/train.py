@@ -84,6 +84,10 @@ def check_config(cfg: TrainConfig) -> None:
         (cfg.log_every >= 1, f"--log-every {cfg.log_every}: must be at least 1"),
         (cfg.eval_tokens >= 1, f"--eval-tokens {cfg.eval_tokens}: must be at least 1"),
         (cfg.max_loss > 0, f"--max-loss {cfg.max_loss}: must be positive"),
+        (
+            cfg.eval_every != 0 or (cfg.target_val_bpb < 0 and cfg.target_core < 0),
+            "--eval-every 0 never evaluates, so a target cannot be reached; use -1 or a step count",
+        ),
     ]
     for is_ok, message in rules:
         if not is_ok:
@@ -241,7 +245,7 @@ def _scheduled_eval(
     run: _Setup, cfg: TrainConfig, step: int, start_step: int, is_last: bool, device, amp, dist_
 ) -> dict | None:
     """{"val_bpb", and "core" when due} if an evaluation is scheduled at this step, else None."""
-    is_bpb_due = is_last or _is_due(cfg.eval_every, step, start_step)
+    is_bpb_due = cfg.eval_every != 0 and (is_last or _is_due(cfg.eval_every, step, start_step))
     with_core = is_core_due(cfg, step, start_step, is_last, is_bpb_due)
     if not (is_bpb_due or with_core):
         return None
