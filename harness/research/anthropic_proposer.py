@@ -454,7 +454,10 @@ class AnthropicProposer:
                 result = {"type": "tool_result", "tool_use_id": use.id, "content": text}
                 results.append({**result, "is_error": is_error})
             messages.append({"role": "user", "content": results or [NUDGE]})
-        raise _Stop(f"no finish within {self.settings.max_turns} turns (max-turns)")
+        # an empty proposal, not a stop: the loop records it as rejected (with its cost) and
+        # asks again, so one wandering conversation does not end the whole search
+        limit = f"no finish within {self.settings.max_turns} turns (max-turns)"
+        return Proposal(edits={}, description=limit, hypothesis="")
 
     def _request(self, system: list[dict], messages: list[dict]):
         spent, cap = self.spending.usd, self.settings.max_usd

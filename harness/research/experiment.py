@@ -15,6 +15,7 @@ on the new best and measured again before it can be kept.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable
@@ -86,6 +87,7 @@ def strategy(lab: Lab) -> str:
 def _context(lab: Lab, worker: Worker, best: dict, check) -> ProposalContext:
     records = lab.ledger.records()
     history = [visible_to_proposers(r) for r in records if r.get("kind") == "experiment"]
+    history += [r for w, r in list(lab.in_flight.items()) if w != worker.index]
     ideas = open_ideas(read_ideas(lab.root / lab.settings.ideas), records)
     by_commit = {r.get("commit"): r.get("diff", "") for r in history}
     return ProposalContext(
@@ -133,11 +135,26 @@ def run_experiment(lab: Lab, worker: Worker, proposer: Proposer, launcher) -> Ou
     timings: dict[str, float] = {}
     best = lab.best()
     worker.tree.reset(best["commit"])
-    context = _context(lab, worker, best, _checker(lab, worker, best["commit"]))
-    proposal = proposer.propose(context)
+    # a cheap proposer proposes under the lab's lock, so two workers never pick the same point
+    serial = lab.proposing if getattr(proposer, "is_cheap", False) else contextlib.nullcontext()
+    with serial:
+        context = _context(lab, worker, best, _checker(lab, worker, best["commit"]))
+        proposal = proposer.propose(context)
+        if proposal is not None:
+            lab.in_flight[worker.index] = {
+                "kind": "experiment", "status": "running", "worker": worker.index,
+                "point": proposal.point, "move": proposal.move,
+                "fingerprint": proposal.fingerprint(worker.tree.path),
+                "description": proposal.description,
+            }  # fmt: skip
     timings["propose_s"] = time.perf_counter() - started
     if proposal is None:
-        return Outcome(None, getattr(proposer, "stopped_reason", "") or "the proposer stopped")
+        reason = getattr(proposer, "stopped_reason", "") or "the proposer stopped"
+        usage = getattr(proposer, "last_usage", None)
+        if usage is not None and usage.requests:  # what the failed conversation cost still counts
+            lab.ledger.append({"kind": "proposer", "worker": worker.index, "reason": reason,
+                               "usage": usage.as_dict()})  # fmt: skip
+        return Outcome(None, reason)
 
     def finish(record: dict) -> dict:
         """Time and write the record (and move the branch for a keep); under the ledger lock."""
@@ -149,6 +166,7 @@ def run_experiment(lab: Lab, worker: Worker, proposer: Proposer, launcher) -> Ou
     try:
         record = _judge(lab, worker, launcher, proposal, best, record, timings, finish)
     finally:
+        lab.in_flight.pop(worker.index, None)
         worker.tree.reset(lab.best()["commit"])
     if "id" not in record:
         record = finish(record)
@@ -197,6 +215,19 @@ def _judge(lab, worker, launcher, proposal, best, record, timings, finish) -> di
     earlier = next(
         (r for r in lab.ledger.records("experiment") if r.get("fingerprint") == fingerprint), None
     )
+    running = next(
+        (
+            r
+            for w, r in list(lab.in_flight.items())
+            if w != worker.index and r["fingerprint"] == fingerprint
+        ),
+        None,
+    )
+    if earlier is None and running is not None:
+        return {
+            **record,
+            "reason": f"refused without a run: worker w{running['worker']} is running the same change",
+        }
     if earlier is not None:
         return {
             **record,
@@ -262,6 +293,12 @@ def _measure(lab: Lab, worker: Worker, launcher, record: dict, best: dict, finis
             }
         record.update(parent=current["commit"], commit=replayed, replayed=True)
         record["diff"] = wt.diff(lab.root, current["commit"], replayed)[:MAX_DIFF_CHARS]
+        if not record["diff"]:
+            return {
+                **record,
+                "status": "discard",
+                "reason": f"{current['id']}, kept meanwhile, holds this change already",
+            }
         best = current
     return {**record, "status": "discard", "reason": "the best kept moving; gave up replaying"}
 

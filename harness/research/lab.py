@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,7 +97,10 @@ class Lab:
     tag: str
     ledger: Ledger
     settings: ResearchSettings
-    scratch: dict = field(default_factory=dict)
+    # what this process's workers are running now (worker index -> a "running" record), so a
+    # proposer does not pick what another worker is already measuring
+    in_flight: dict = field(default_factory=dict)
+    proposing: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, root: Path, tag: str | None) -> Lab:

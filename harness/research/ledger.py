@@ -205,6 +205,13 @@ def _jsonable(value):
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
-def visible_to_proposers(record: dict) -> dict:
-    """A record without what no proposer may see: the held-out test scores."""
-    return {k: v for k, v in record.items() if not k.startswith("test_")}
+def visible_to_proposers(record):
+    """A record without what no proposer may see: every held-out ``test_*`` value, at any depth
+    (the runs and the secondary metrics carry them too)."""
+    if isinstance(record, dict):
+        return {
+            k: visible_to_proposers(v) for k, v in record.items() if not str(k).startswith("test_")
+        }
+    if isinstance(record, list):
+        return [visible_to_proposers(v) for v in record]
+    return record

@@ -140,6 +140,7 @@ def point_key(point: dict) -> str:
 
 class OfflineProposer:
     name = "offline"
+    is_cheap = True  # proposes in microseconds: the loop serialises its proposals across workers
 
     def __init__(self, settings: ResearchSettings, seed: int = 0):
         self.knobs = settings.knobs

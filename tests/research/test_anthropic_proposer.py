@@ -285,13 +285,14 @@ def test_spending_is_shared_by_the_proposers_of_one_run(worktree):
     assert other.requests == []
 
 
-def test_max_turns_without_finish_returns_none_with_a_reason(worktree):
+def test_max_turns_without_finish_is_an_empty_proposal_that_carries_its_cost(worktree):
     api = ScriptedAPI("talk", "talk")
     proposer = api.proposer(dataclasses.replace(SETTINGS, max_turns=2))
-    assert proposer.propose(context_for(worktree)) is None
-    assert proposer.stopped_reason == "no finish within 2 turns (max-turns)"
+    proposal = proposer.propose(context_for(worktree))
+    assert (proposal.edits, proposal.description) == ({}, "no finish within 2 turns (max-turns)")
+    assert proposer.stopped_reason == ""
     assert api.requests[1]["messages"][-1]["content"] == [NUDGE]
-    assert proposer.last_usage.requests == 2
+    assert proposal.usage.requests == 2
 
 
 def test_missing_api_key_stops_before_any_request(worktree, monkeypatch):

@@ -124,6 +124,13 @@ def test_opening_a_folder_without_a_ledger_says_how_to_make_one(tmp_path: Path) 
         Ledger.open(tmp_path)
 
 
-def test_proposers_never_see_test_scores() -> None:
-    record = {"score": 2.4, "test_score": 2.5, "test_nats": 1.0, "description": "x"}
-    assert visible_to_proposers(record) == {"score": 2.4, "description": "x"}
+def test_proposers_never_see_test_scores_at_any_depth() -> None:
+    record = {
+        "score": 2.4, "test_score": 2.5, "description": "x",
+        "secondary": {"nats_per_token": 1.6, "test_nats_per_token": 1.7},
+        "runs": [{"score": 2.4, "test_score": 2.5}],
+    }  # fmt: skip
+    assert visible_to_proposers(record) == {
+        "score": 2.4, "description": "x", "secondary": {"nats_per_token": 1.6},
+        "runs": [{"score": 2.4}],
+    }  # fmt: skip

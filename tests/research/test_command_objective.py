@@ -1,0 +1,95 @@
+"""A declared objective (a command's `key: value` line) and the ideas file, through the real loop.
+
+The command reads the candidate's config and prints it as the score, so the loop's behaviour is
+exact and cheap (no training): the baseline seeds agree (zero spread, so `min-margin` is the
+margin), the idea in `research/ideas.md` is tried first and marked kept, and the offline search
+keeps climbing the declared direction. Everything else is the real loop: worktrees, commits, the
+fast gates under the base's policy, the ledger.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import main
+from harness.protect import approve
+from harness.research.lab import Lab
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).parents[2]
+COMMAND = f"{sys.executable} -c 'from nanochat.config import OptimConfig as O; print(\"score:\", O().matrix_lr)'"
+TOML_COMMAND = COMMAND.replace('"', '\\"')  # a TOML basic string escapes its quotes
+TABLE = f"""
+[tool.harness.research]
+seeds = 2
+min-margin = 0.001
+scale-every = 0
+ideas = "research/ideas.md"
+
+[tool.harness.research.objective]
+key = "score"
+direction = "max"
+command = "{TOML_COMMAND}"
+
+[[tool.harness.research.knobs]]
+field = "matrix_lr"
+scale = "log"
+min = 0.001
+max = 0.2
+"""
+GIT = ("-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("command") / "repo"
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    for path in (p for p in listed if (ROOT / p).is_file()):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / path, repo / path)
+    (repo / "pyproject.toml").write_text((repo / "pyproject.toml").read_text() + TABLE)
+    (repo / "research").mkdir()
+    (repo / "research" / "ideas.md").write_text(
+        "# Ideas\n\n- try a cosine schedule\n- [priority 5] matrix_lr = 0.03\n"
+    )
+    approve(repo, "research settings for the command-objective test", "tests")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
+        subprocess.run(["git", *GIT, *args], cwd=repo, check=True, capture_output=True)
+    return repo
+
+
+def _cli(repo: Path, *args: str):
+    return CliRunner().invoke(
+        main, ["research", *args, "--root", str(repo)], catch_exceptions=False
+    )
+
+
+def test_a_command_objective_is_searched_with_ideas_first(repo: Path) -> None:
+    assert _cli(repo, "init", "--tag", "cmd").exit_code == 0
+    lab = Lab.open(repo, "cmd")
+    assert lab.meta["noise"]["scores"] == [0.02, 0.02]
+    assert lab.floor.margin == 0.001
+    result = _cli(repo, "run", "--tag", "cmd", "--proposer", "offline", "--max-experiments", "3")
+    assert result.exit_code == 0, result.output
+    experiments = lab.ledger.records("experiment")
+    assert [(r["description"], r["status"]) for r in experiments] == [
+        (f"idea {experiments[0]['idea']}: matrix_lr = 0.03", "keep"),
+        ("matrix_lr 0.03 -> 0.06", "keep"),
+        ("matrix_lr 0.06 -> 0.12", "keep"),
+    ]
+    assert [r["scores"] for r in experiments] == [
+        {"42": 0.03, "43": 0.03}, {"42": 0.06, "43": 0.06}, {"42": 0.12, "43": 0.12},
+    ]  # fmt: skip
+    ideas = [(r["idea"], r["status"]) for r in lab.ledger.records("idea")]
+    assert ideas == [(experiments[0]["idea"], "kept")]
+    assert lab.best()["score"] == 0.12
