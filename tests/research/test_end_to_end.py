@@ -77,8 +77,8 @@ def _project_files() -> list[str]:
     return [p for p in listed if (ROOT / p).is_file()]
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session")  # session: xdist may interleave other modules' tests in between
+def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (Path.home() / ".cache" / "nanochat" / "tokenizer").is_dir():
         pytest.fail("no prepared data under ~/.cache/nanochat: run `make data` first")
     repo = tmp_path_factory.mktemp("e2e") / "repo"
@@ -106,8 +106,19 @@ def _cli(repo: Path, *args: str):
     )
 
 
-def test_init_measures_the_noise_floor_and_writes_baseline_rows(repo: Path) -> None:
-    result = _cli(repo, "init", "--tag", TAG)
+@pytest.fixture(scope="session")
+def initialised(base_repo: Path):
+    """The repo after `harness research init`, and what init printed (once per session)."""
+    return base_repo, _cli(base_repo, "init", "--tag", TAG)
+
+
+@pytest.fixture
+def repo(initialised) -> Path:
+    return initialised[0]
+
+
+def test_init_measures_the_noise_floor_and_writes_baseline_rows(initialised) -> None:
+    repo, result = initialised
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1].startswith(f"initialised research/{TAG}; ledger in ")
     lab = Lab.open(repo, TAG)
@@ -300,12 +311,12 @@ def test_a_repeated_proposal_is_refused_without_a_run(repo: Path) -> None:
 def test_two_offline_workers_on_submitit_recover_the_planted_regression(repo: Path) -> None:
     lab = Lab.open(repo, TAG)
     result = _cli(
-        repo, "run", "--tag", TAG, "--proposer", "offline", "--max-experiments", "15",
+        repo, "run", "--tag", TAG, "--proposer", "offline", "--max-experiments", "13",
         "--workers", "2", "--launcher", "submitit",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     experiments = lab.ledger.records("experiment")
-    assert len(experiments) == 15
+    assert len(experiments) == 13
     assert {r["worker"] for r in experiments if r["proposer"] == "offline"} == {0, 1}
     kept = [r for r in experiments if r["status"] == "keep"]
     assert kept, result.output
