@@ -3,7 +3,7 @@
     python ci/research_demo.py --work /tmp/research-demo --out docs/research-demo
 
 It copies this repository (tracked and untracked files) into ``WORK/repo``, de-tunes
-``nanochat/config.py`` (Muon's matrix LR 0.02 -> 0.0025, AdamW's betas (0.8, 0.95) -> (0.5, 0.6)),
+``nanochat/config.py`` (Muon's matrix LR 0.02 -> 0.005, AdamW's betas (0.8, 0.95) -> (0.8, 0.8)),
 adds a CPU-sized ``[tool.harness.research]`` table, approves both as the demo's maintainer and
 commits. Then it runs, as a user would::
 
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "nanochat/config.py"
 DETUNE = (
-    ("matrix_lr: float = 0.02", "matrix_lr: float = 0.0025"),
+    ("matrix_lr: float = 0.02", "matrix_lr: float = 0.005"),
     (
         "adam_betas: tuple[float, float] = (0.8, 0.95)",
         "adam_betas: tuple[float, float] = (0.8, 0.8)",
@@ -38,13 +38,12 @@ DETUNE = (
 )
 RESEARCH_TABLE = """
 [tool.harness.research]
-num-steps = 50
-train-args = ["--depth", "2", "--sequence-len", "128", "--device-batch-size", "16", "--lr-reference-batch", "2048"]
-seeds = 4
-dev-tokens = 32768
-test-tokens = 32768
+num-steps = 40
+train-args = ["--depth", "2", "--sequence-len", "128", "--device-batch-size", "4", "--lr-reference-batch", "512"]
+seeds = 3
+dev-tokens = 8192
+test-tokens = 8192
 scale-every = 3
-plateau = 6
 """
 GIT = ["git", "-c", "user.name=research demo", "-c", "user.email=demo@example.invalid",
        "-c", "commit.gpgsign=false"]  # fmt: skip
@@ -88,7 +87,7 @@ def make_repo(work: Path) -> Path:
         assert old in text, f"{CONFIG}: {old!r} not found; update DETUNE"
         text = text.replace(old, new)
     (repo / CONFIG).write_text(text)
-    _run([*GIT, "commit", "-q", "-am", "de-tune: matrix_lr 0.0025, adam_betas (0.5, 0.6)"], repo)
+    _run([*GIT, "commit", "-q", "-am", "de-tune: matrix_lr 0.005, adam_betas (0.8, 0.8)"], repo)
     return repo
 
 

@@ -93,3 +93,22 @@ def test_a_command_objective_is_searched_with_ideas_first(repo: Path) -> None:
     ideas = [(r["idea"], r["status"]) for r in lab.ledger.records("idea")]
     assert ideas == [(experiments[0]["idea"], "kept")]
     assert lab.best()["score"] == 0.12
+
+
+def test_two_submitit_workers_share_one_ledger_and_never_run_the_same_point(repo: Path) -> None:
+    assert _cli(repo, "init", "--tag", "pair").exit_code == 0
+    lab = Lab.open(repo, "pair")
+    result = _cli(
+        repo, "run", "--tag", "pair", "--proposer", "offline", "--max-experiments", "4",
+        "--workers", "2", "--launcher", "submitit",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    experiments = lab.ledger.records("experiment")
+    assert len(experiments) == 4
+    assert {r["worker"] for r in experiments} == {0, 1}
+    ran = [r["fingerprint"] for r in experiments if "runs" in r]
+    assert len(ran) == len(set(ran))
+    kept = [r["score"] for r in experiments if r["status"] == "keep"]
+    assert kept == sorted(kept) and lab.best()["score"] == max(kept)
+    records = lab.ledger.records()
+    assert [r["id"] for r in records] == [f"r{i:05d}" for i in range(1, len(records) + 1)]
