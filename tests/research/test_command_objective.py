@@ -9,6 +9,7 @@ fast gates under the base's policy, the ledger.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,10 @@ from click.testing import CliRunner
 from harness.cli import main
 from harness.protect import approve
 from harness.research.lab import Lab
+from harness.research.launchers import make_launcher
+from harness.research.loop import init_research, run_research
+from harness.research.offline import OfflineProposer
+from harness.research.settings import load_research_settings
 
 pytestmark = pytest.mark.slow
 
@@ -112,3 +117,19 @@ def test_two_submitit_workers_share_one_ledger_and_never_run_the_same_point(repo
     assert kept == sorted(kept) and lab.best()["score"] == max(kept)
     records = lab.ledger.records()
     assert [r["id"] for r in records] == [f"r{i:05d}" for i in range(1, len(records) + 1)]
+
+
+def test_every_k_keeps_the_stack_is_remeasured_at_a_larger_depth(repo: Path) -> None:
+    settings = dataclasses.replace(load_research_settings(repo), scale_every=2)
+    pool = make_launcher("local", 1, repo / ".harness" / "pool")
+    try:
+        lab = init_research(repo, "scale", settings, pool)
+        run_research(lab, lambda index: OfflineProposer(lab.settings, seed=index), pool, 3)
+    finally:
+        pool.close()
+    kept = [r for r in lab.ledger.records("experiment") if r["status"] == "keep"]
+    assert len(kept) == 3
+    (scale,) = lab.ledger.records("scale")
+    assert (scale["depth"], scale["commit"]) == (6, kept[1]["commit"])  # default depth 4, + 2
+    assert (scale["base_score"], scale["stack_score"]) == (0.02, kept[1]["score"])
+    assert scale["transfers"] is True
