@@ -12,5 +12,6 @@ Modules: ``settings`` (the ``[tool.harness.research]`` table), ``ledger`` (durab
 ``trial`` (train + sealed evaluation of one commit, the unit a launcher runs), ``sealed_eval``
 and ``dataview`` (the evaluator process and the training data view), ``noise`` (margins and
 decisions), ``offline`` and ``anthropic_proposer`` (proposers), ``ideas`` (the humans' list),
-``launchers`` (local pool, submitit, Ray), ``loop`` (init and run), ``promote``, ``report``.
+``launchers`` (local pool, submitit, Ray), ``lab`` (a tag's state and paths), ``experiment``
+(one experiment, propose to decide), ``loop`` (init and run), ``promote``, ``report``.
 """

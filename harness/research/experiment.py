@@ -16,16 +16,16 @@ on the new best and measured again before it can be kept.
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from harness.check import CheckRequest, run_check
 from harness.errors import HarnessError
+from harness.report.text import finding_line
 from harness.research import worktree as wt
 from harness.research.ideas import IDEA_FATES, open_ideas, read_ideas
-from harness.research.lab import SCREEN_SEED, Lab, depth_of, run_in_slot
+from harness.research.lab import SCREEN_SEED, Lab, depth_of
 from harness.research.ledger import visible_to_proposers
 from harness.research.noise import decide
 from harness.research.proposal import Proposal, ProposalContext, Proposer
@@ -53,8 +53,7 @@ class Worker:
 @dataclass
 class Outcome:
     record: dict | None  # None: the proposer had nothing left
-    stopped_reason: str = ""
-    timings: dict = field(default_factory=dict)
+    stopped_reason: str = ""  # why the proposer stopped (the record carries the timings)
 
 
 def fast_gates(tree: wt.Worktree, base_commit: str) -> dict:
@@ -66,11 +65,7 @@ def fast_gates(tree: wt.Worktree, base_commit: str) -> dict:
         )
     except HarnessError as err:
         return {"ok": False, "findings": [str(err)], "seconds": time.perf_counter() - started}
-    findings = [
-        f"{f.path}:{f.line}:{f.col}: {f.rule} {f.message}"
-        + (f" [fix: {f.fix_title}]" if f.fix_title else "")
-        for f in report.failing()
-    ]
+    findings = [finding_line(f) for f in report.failing()]
     return {"ok": report.ok, "findings": findings, "seconds": time.perf_counter() - started}
 
 
@@ -126,8 +121,7 @@ def _checker(lab: Lab, worker: Worker, best_commit: str) -> Callable[[dict[str, 
 def _trial(lab: Lab, launcher, worker: Worker, seed: int, label: str, depth=None) -> TrialResult:
     worker.runs += 1
     name = f"{worker.name}-{int(time.time())}-{worker.runs:04d}-{label}-seed{seed}"
-    spec = lab.spec(worker.tree.path, seed, name, depth)
-    return launcher.submit(functools.partial(run_in_slot, spec)).result()
+    return lab.submit_trial(launcher, worker.tree.path, seed, name, depth).result()
 
 
 def run_experiment(lab: Lab, worker: Worker, proposer: Proposer, launcher) -> Outcome:
@@ -178,7 +172,7 @@ def run_experiment(lab: Lab, worker: Worker, proposer: Proposer, launcher) -> Ou
             "kind": "idea", "idea": proposal.idea, "status": IDEA_FATES[record["status"]],
             "experiment": record["id"],
         })  # fmt: skip
-    return Outcome(record, timings=timings)
+    return Outcome(record)
 
 
 def _base_record(

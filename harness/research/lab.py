@@ -149,6 +149,13 @@ class Lab:
             test_tokens=self.settings.test_tokens,
         )
 
+    def submit_trial(
+        self, launcher, tree: Path, seed: int, run_name: str, depth: int | None = None
+    ):
+        """Start the trial of ``tree`` on a launcher slot; returns the launcher's handle."""
+        spec = self.spec(tree, seed, run_name, depth)
+        return launcher.submit(functools.partial(run_in_slot, spec))
+
     def best(self) -> dict:
         """``{"commit", "scores": {seed: score}, "score", "test_score", "id"}`` of the best so far."""
         kept = [r for r in self.ledger.records("experiment") if r.get("status") == "keep"]

@@ -198,8 +198,8 @@ def _strict(value):
 def _jsonable(value):
     if isinstance(value, Path):
         return str(value)
-    if isinstance(value, set | tuple):
-        return list(value)
+    if isinstance(value, set):
+        return sorted(value, key=str)
     if hasattr(value, "as_dict"):
         return value.as_dict()
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

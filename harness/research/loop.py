@@ -25,7 +25,7 @@ from harness.policy import load_policy
 from harness.research import dataview
 from harness.research import worktree as wt
 from harness.research.experiment import Worker, run_experiment, scale_check
-from harness.research.lab import SCREEN_SEED, Lab, run_in_slot, settings_to_meta, tag_dir
+from harness.research.lab import SCREEN_SEED, Lab, settings_to_meta, tag_dir
 from harness.research.ledger import Ledger
 from harness.research.noise import noise_floor
 from harness.research.proposal import Proposer
@@ -63,7 +63,10 @@ def init_research(
     tree = wt.Worktree.ensure(root, lab.worktree_path("w0"), base)
     seeds = [SCREEN_SEED + i for i in range(settings.seeds)]
     on_event(f"training the baseline at seeds {', '.join(map(str, seeds))}")
-    handles = [(seed, launcher.submit(_baseline_job(lab, tree.path, seed))) for seed in seeds]
+    handles = [
+        (seed, lab.submit_trial(launcher, tree.path, seed, f"baseline-seed{seed}"))
+        for seed in seeds
+    ]
     scores = []
     for seed, handle in handles:
         result = handle.result()
@@ -89,12 +92,6 @@ def init_research(
         f"margin {floor.margin:.6f}"
     )
     return lab
-
-
-def _baseline_job(lab: Lab, tree: Path, seed: int):
-    import functools
-
-    return functools.partial(run_in_slot, lab.spec(tree, seed, f"baseline-seed{seed}"))
 
 
 def result_log(lab: Lab, seed: int) -> Path:
@@ -130,17 +127,19 @@ def run_research(
     counter = threading.Lock()
     errors: list[BaseException] = []
 
+    reserved = [0]  # experiments started by this run's workers and not yet in the ledger
+
     def reserve() -> bool:
         with counter:
-            total = len(lab.ledger.records("experiment")) + state.get("in_flight", 0)
+            total = len(lab.ledger.records("experiment")) + reserved[0]
             if stop.is_set() or (max_experiments is not None and total >= max_experiments):
                 return False
-            state["in_flight"] = state.get("in_flight", 0) + 1
+            reserved[0] += 1
             return True
 
     def release() -> None:
         with counter:
-            state["in_flight"] -= 1
+            reserved[0] -= 1
 
     def work(worker: Worker) -> None:
         proposer = make_proposer(worker.index)

@@ -10,13 +10,11 @@ record, so a report can show which gains were real at scale.
 
 from __future__ import annotations
 
-import functools
 import statistics
-import subprocess
 
 from harness.errors import HarnessError
 from harness.research import worktree as wt
-from harness.research.lab import SCREEN_SEED, Lab, run_in_slot
+from harness.research.lab import SCREEN_SEED, Lab
 from harness.research.noise import noise_floor
 
 
@@ -29,8 +27,8 @@ def promote(lab: Lab, depth: int, launcher, on_event=lambda _: None) -> list[dic
         tree.reset(commit)
         handles = []
         for seed in seeds:
-            spec = lab.spec(tree.path, seed, f"promote-d{depth}-{label}-seed{seed}", depth)
-            handles.append((seed, launcher.submit(functools.partial(run_in_slot, spec))))
+            name = f"promote-d{depth}-{label}-seed{seed}"
+            handles.append((seed, lab.submit_trial(launcher, tree.path, seed, name, depth)))
         results = {seed: handle.result() for seed, handle in handles}
         return {s: (r.score if r.status == "ok" else None) for s, r in results.items()}
 
@@ -65,19 +63,9 @@ def promote(lab: Lab, depth: int, launcher, on_event=lambda _: None) -> list[dic
 def _replay_alone(lab: Lab, tree: wt.Worktree, record: dict) -> str:
     """The kept change's own diff (against its parent) committed on the base; "" if it conflicts."""
     tree.reset(lab.base_commit)
-    patch = wt.diff(lab.root, record["parent"], record["commit"])
-    applied = subprocess.run(
-        ["git", "apply", "--index", "-"], cwd=tree.path, input=patch, text=True, capture_output=True
-    )
-    if applied.returncode != 0:
-        tree.reset(lab.base_commit)
+    if not tree.apply_patch(wt.diff(lab.root, record["parent"], record["commit"])):
         return ""
-    name, email = wt.AUTHOR
-    wt.git(
-        tree.path, "-c", f"user.name={name}", "-c", f"user.email={email}",
-        "commit", "--quiet", "--no-verify", "-m", f"promote: {record['description']} (alone)",
-    )  # fmt: skip
-    return tree.head()
+    return tree.commit_staged(f"promote: {record['description']} (alone)")
 
 
 def _record(lab, depth, kept, mode, scores, base, floor, reason="") -> dict:

@@ -66,6 +66,18 @@ class Worktree:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         git(self.path, "add", "--", *edits)
+        return self.commit_staged(message)
+
+    def apply_patch(self, patch: str) -> bool:
+        """Stage ``patch`` (a ``git diff``) on HEAD; False, with nothing changed, if it conflicts."""
+        done = subprocess.run(
+            ["git", "apply", "--index", "-"], cwd=self.path, input=patch, text=True,
+            capture_output=True,
+        )  # fmt: skip
+        return done.returncode == 0
+
+    def commit_staged(self, message: str) -> str:
+        """Commit what is staged; returns the commit, "" when nothing is."""
         if not git(self.path, "diff", "--cached", "--name-only").strip():
             return ""
         name, email = AUTHOR

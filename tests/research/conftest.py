@@ -7,7 +7,8 @@ fixtures are re-exported here; the session-scoped preparation then runs once mor
 On top of them: ``research`` (session) commits a copy of this repo's ``nanochat/`` into a temp
 git repo and pins the evaluator from it; ``honest`` (session) is one sealed trial of that base,
 checkpoint kept; ``make_candidate`` copies the base's package into a tree with text edits, and
-``trial_spec`` builds the tiny trial every test runs.
+``trial_spec`` builds the tiny trial every test runs; ``research_repo`` makes a committed, approved
+copy of this project with a research table, for the loop's end-to-end tests.
 """
 
 from __future__ import annotations
@@ -129,3 +130,39 @@ def honest(research: Research, tmp_path_factory: pytest.TempPathFactory):
 def spec_for(research: Research):
     """``spec_for(tree, run_dir, **changes)``: ``trial_spec`` bound to the session's research base."""
     return lambda tree, run_dir, **changes: trial_spec(research, tree, run_dir, **changes)
+
+
+PROJECT_ROOT = Path(__file__).parents[2]
+GIT_COMMIT_AS_TESTS = (*_GIT_IDENTITY, "-c", "commit.gpgsign=false")
+
+
+def _research_repo(repo: Path, research_table: str, files: dict[str, str] | None = None) -> Path:
+    """A committed copy of this project (tracked and untracked, not ignored, files) at ``repo``,
+    with ``research_table`` appended to pyproject.toml and ``files`` (path -> text) written,
+    approved as its maintainer would before the research base is committed."""
+    from harness.protect import approve
+
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    for path in (p for p in listed if (PROJECT_ROOT / p).is_file()):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT_ROOT / path, repo / path)
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + research_table)
+    for path, text in (files or {}).items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    approve(repo, "the research test's settings", "research tests")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "research base"]):
+        subprocess.run(
+            ["git", *GIT_COMMIT_AS_TESTS, *args], cwd=repo, check=True, capture_output=True
+        )
+    return repo
+
+
+@pytest.fixture(scope="session")
+def research_repo():
+    """``research_repo(repo, research_table, files=None)``: see ``_research_repo``."""
+    return _research_repo

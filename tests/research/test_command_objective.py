@@ -10,8 +10,6 @@ fast gates under the base's policy, the ledger.
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +17,6 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.protect import approve
 from harness.research.lab import Lab
 from harness.research.launchers import make_launcher
 from harness.research.loop import init_research, run_research
@@ -49,28 +46,14 @@ scale = "log"
 min = 0.001
 max = 0.2
 """
-GIT = ("-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false")
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("command") / "repo"
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    for path in (p for p in listed if (ROOT / p).is_file()):
-        (repo / path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / path, repo / path)
-    (repo / "pyproject.toml").write_text((repo / "pyproject.toml").read_text() + TABLE)
-    (repo / "research").mkdir()
-    (repo / "research" / "ideas.md").write_text(
-        "# Ideas\n\n- try a cosine schedule\n- [priority 5] matrix_lr = 0.03\n"
+def repo(tmp_path_factory: pytest.TempPathFactory, research_repo) -> Path:
+    ideas = "# Ideas\n\n- try a cosine schedule\n- [priority 5] matrix_lr = 0.03\n"
+    return research_repo(
+        tmp_path_factory.mktemp("command") / "repo", TABLE, {"research/ideas.md": ideas}
     )
-    approve(repo, "research settings for the command-objective test", "tests")
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
-        subprocess.run(["git", *GIT, *args], cwd=repo, check=True, capture_output=True)
-    return repo
 
 
 def _cli(repo: Path, *args: str):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +22,6 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.protect import approve
 from harness.research.lab import Lab
 from harness.research.ledger import TSV_COLUMNS
 from harness.research.loop import run_research
@@ -34,7 +32,13 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[2]
 TAG = "e2e"
-TUNED = {"matrix_lr": 0.02, "adam_betas[1]": 0.95}
+DETUNE = (
+    ("matrix_lr: float = 0.02", "matrix_lr: float = 0.005"),
+    (
+        "adam_betas: tuple[float, float] = (0.8, 0.95)",
+        "adam_betas: tuple[float, float] = (0.8, 0.8)",
+    ),
+)
 RESEARCH_TABLE = """
 [tool.harness.research]
 num-steps = 40
@@ -58,44 +62,16 @@ scale = "log1m"
 min = 0.5
 max = 0.999
 """
-GIT = (
-    "-c",
-    "user.name=research tests",
-    "-c",
-    "user.email=tests@example.invalid",
-    "-c",
-    "commit.gpgsign=false",
-)
 
 
-def _project_files() -> list[str]:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    return [p for p in listed if (ROOT / p).is_file()]
-
-
-def _base_repo(folder: Path) -> Path:
+def _base_repo(folder: Path, research_repo) -> Path:
     if not (Path.home() / ".cache" / "nanochat" / "tokenizer").is_dir():
         pytest.fail("no prepared data under ~/.cache/nanochat: run `make data` first")
-    repo = folder / "repo"
-    for path in _project_files():
-        (repo / path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / path, repo / path)
-    config = repo / CONFIG_MODULE
-    text = config.read_text()
-    text = text.replace("matrix_lr: float = 0.02", "matrix_lr: float = 0.005")
-    text = text.replace(
-        "adam_betas: tuple[float, float] = (0.8, 0.95)",
-        "adam_betas: tuple[float, float] = (0.8, 0.8)",
-    )
-    config.write_text(text)
-    (repo / "pyproject.toml").write_text((repo / "pyproject.toml").read_text() + RESEARCH_TABLE)
-    approve(repo, "the end-to-end test's research settings", "research tests")
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "de-tuned base"]):
-        subprocess.run(["git", *GIT, *args], cwd=repo, check=True, capture_output=True)
-    return repo
+    text = (ROOT / CONFIG_MODULE).read_text()
+    for old, new in DETUNE:
+        assert old in text, f"{CONFIG_MODULE}: {old!r} not found; update DETUNE"
+        text = text.replace(old, new)
+    return research_repo(folder / "repo", RESEARCH_TABLE, {CONFIG_MODULE: text})
 
 
 def _cli(repo: Path, *args: str):
@@ -398,10 +374,12 @@ def _every_experiment_is_in_the_jsonl_with_gates_and_timings(repo: Path) -> None
             assert record["timings"]["total_s"] >= record["timings"]["train_s"] > 0
 
 
-def test_research_end_to_end_on_a_de_tuned_copy_of_this_repository(tmp_path: Path) -> None:
+def test_research_end_to_end_on_a_de_tuned_copy_of_this_repository(
+    tmp_path: Path, research_repo
+) -> None:
     """One scenario, in order: each step reads the ledger the steps before it wrote (as one
     test, so no test runner can split it across workers)."""
-    repo = _base_repo(tmp_path)
+    repo = _base_repo(tmp_path, research_repo)
     _init_measures_the_noise_floor_and_writes_baseline_rows(repo)
     _adversarial_and_failing_proposals_end_rejected_or_crashed_and_the_loop_goes_on(repo)
     _a_repeated_proposal_is_refused_without_a_run(repo)
